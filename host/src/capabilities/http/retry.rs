@@ -1,0 +1,161 @@
+//! The retry policy: which failures are worth another attempt, and when.
+//!
+//! - 429: wait as long as `Retry-After` says (delta-seconds, an HTTP date, or
+//!   Zoom's ISO-8601 timestamp) when that fits the deadline; safe for any
+//!   method, the upstream did not process the request.
+//! - 5xx, resets, refused connections: exponential backoff with jitter, for
+//!   idempotent requests only: a POST create retried could create twice.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::deadline::Deadline;
+use crate::runtime::bindings::{HttpError, HttpResponse};
+
+/// Attempts in all, the first included.
+pub const MAX_ATTEMPTS: u32 = 4;
+const BASE_BACKOFF: Duration = Duration::from_millis(200);
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// How long to wait before the next attempt, or `None` to return `outcome`.
+pub fn decide(
+    outcome: &Result<HttpResponse, HttpError>,
+    idempotent: bool,
+    attempt: u32,
+    deadline: &Deadline,
+) -> Option<Duration> {
+    if attempt >= MAX_ATTEMPTS {
+        return None;
+    }
+    let wait = match outcome {
+        Ok(r) if r.status == 429 => match retry_after(&r.headers, SystemTime::now()) {
+            Some(wait) => wait,
+            None => backoff(attempt),
+        },
+        Ok(r) if idempotent && matches!(r.status, 500 | 502 | 503 | 504) => backoff(attempt),
+        Err(HttpError::Connect(_)) if idempotent => backoff(attempt),
+        _ => return None,
+    };
+    deadline.fits(wait).then_some(wait)
+}
+
+pub fn describe(outcome: &Result<HttpResponse, HttpError>) -> String {
+    match outcome {
+        Ok(r) => format!("HTTP {}", r.status),
+        Err(HttpError::Connect(m) | HttpError::Timeout(m)) => m.clone(),
+        Err(e) => format!("{e:?}"),
+    }
+}
+
+/// `BASE * 2^(attempt-1)`, capped, with "full jitter" so that many clients
+/// failing together do not retry together.
+fn backoff(attempt: u32) -> Duration {
+    let ceiling = BASE_BACKOFF
+        .saturating_mul(1 << (attempt - 1).min(10))
+        .min(MAX_BACKOFF);
+    ceiling.mul_f64(0.5 + rand::random::<f64>() * 0.5)
+}
+
+pub fn retry_after_secs(headers: &[(String, String)]) -> Option<u64> {
+    retry_after(headers, SystemTime::now()).map(|d| d.as_secs_f64().ceil() as u64)
+}
+
+/// `Retry-After` as a wait from `now`. Header names arrive lower-case.
+pub fn retry_after(headers: &[(String, String)], now: SystemTime) -> Option<Duration> {
+    let value = headers
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case("retry-after"))?
+        .1
+        .trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = httpdate::parse_http_date(value)
+        .ok()
+        .or_else(|| parse_iso8601(value))?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// `2020-05-31T00:00:00Z`, with optional fraction and `±HH:MM` offset.
+fn parse_iso8601(text: &str) -> Option<SystemTime> {
+    let (date, time) = text.split_once(['T', 't', ' '])?;
+    let mut d = date.splitn(3, '-').map(|p| p.parse::<i64>().ok());
+    let (year, month, day) = (d.next()??, d.next()??, d.next()??);
+    let (clock, offset_secs) = if let Some(clock) = time.strip_suffix(['Z', 'z']) {
+        (clock, 0)
+    } else if let Some(pos) = time.rfind(['+', '-']) {
+        let (clock, offset) = time.split_at(pos);
+        let sign = if offset.starts_with('-') { -1 } else { 1 };
+        let (h, m) = offset[1..].split_once(':').unwrap_or((&offset[1..], "0"));
+        (
+            clock,
+            sign * (h.parse::<i64>().ok()? * 3600 + m.parse::<i64>().ok()? * 60),
+        )
+    } else {
+        (time, 0)
+    };
+    let clock = clock.split('.').next()?;
+    let mut c = clock.splitn(3, ':').map(|p| p.parse::<i64>().ok());
+    let (hour, minute, second) = (c.next()??, c.next()??, c.next().flatten().unwrap_or(0));
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 {
+        return None;
+    }
+    let days = days_from_civil(year, month, day);
+    let secs = days * 86_400 + hour * 3600 + minute * 60 + second - offset_secs;
+    u64::try_from(secs)
+        .ok()
+        .map(|s| UNIX_EPOCH + Duration::from_secs(s))
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(v: &str) -> Vec<(String, String)> {
+        vec![("retry-after".into(), v.into())]
+    }
+
+    #[test]
+    fn retry_after_in_every_form() {
+        let now = UNIX_EPOCH + Duration::from_secs(1_590_883_200 - 90); // 2020-05-30T23:58:30Z
+        assert_eq!(retry_after(&header("7"), now), Some(Duration::from_secs(7)));
+        assert_eq!(
+            retry_after(&header("2020-05-31T00:00:00Z"), now),
+            Some(Duration::from_secs(90))
+        );
+        assert_eq!(
+            retry_after(&header("2020-05-31T02:00:00+02:00"), now),
+            Some(Duration::from_secs(90))
+        );
+        assert_eq!(
+            retry_after(&header("Sun, 31 May 2020 00:00:00 GMT"), now),
+            Some(Duration::from_secs(90))
+        );
+        // In the past: retry at once.
+        assert_eq!(
+            retry_after(&header("2020-05-30T00:00:00Z"), now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(retry_after(&header("soon"), now), None);
+        assert_eq!(retry_after(&[], now), None);
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        for attempt in 1..12 {
+            let b = backoff(attempt);
+            assert!(b <= MAX_BACKOFF, "{b:?}");
+            assert!(b >= BASE_BACKOFF / 2, "{b:?}");
+        }
+    }
+}

@@ -1,0 +1,100 @@
+use std::io::Read;
+use std::path::PathBuf;
+
+use serde_json::{Map, Value, json};
+use soar_host::{Error, Host, Resource};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The resource file (TOML) naming the plugin and its connection settings
+    resource: PathBuf,
+    /// The action to run (see `soar-host actions RESOURCE`)
+    action: String,
+    /// Params as a JSON object; `@FILE` reads a file, `@-` standard input
+    #[arg(long, value_name = "JSON")]
+    params: Option<String>,
+    /// One param; VALUE is parsed as JSON when it is JSON, else taken as a string. Repeatable; wins over --params
+    #[arg(short = 'p', long = "param", value_name = "KEY=VALUE")]
+    param: Vec<String>,
+    /// Print a result envelope on stdout, on failure too: {"status", "data" | "error", "http_requests", "elapsed_ms"}
+    #[arg(long)]
+    envelope: bool,
+    /// One line of JSON instead of indented
+    #[arg(long)]
+    compact: bool,
+}
+
+pub async fn run(host: &Host, args: Args) -> i32 {
+    let outcome = async {
+        let params = params(&args)?;
+        let resource = Resource::load(&args.resource)?;
+        host.invoke(&resource, &args.action, &params).await
+    }
+    .await;
+    let print = |value: &Value| {
+        let text = if args.compact {
+            value.to_string()
+        } else {
+            serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
+        };
+        println!("{text}");
+    };
+    match outcome {
+        Ok(invocation) => {
+            if args.envelope {
+                print(&json!({
+                    "status": "success",
+                    "data": invocation.data,
+                    "http_requests": invocation.http_requests,
+                    "elapsed_ms": invocation.elapsed.as_millis() as u64,
+                }));
+            } else {
+                print(&invocation.data);
+            }
+            0
+        }
+        Err(e) => {
+            if args.envelope {
+                print(&json!({ "status": "failed", "error": super::error_json(&e) }));
+            }
+            super::report(&e)
+        }
+    }
+}
+
+fn params(args: &Args) -> Result<Value, Error> {
+    let mut map = match &args.params {
+        None => Map::new(),
+        Some(text) => {
+            let text = match text.strip_prefix('@') {
+                Some("-") => {
+                    let mut s = String::new();
+                    std::io::stdin()
+                        .read_to_string(&mut s)
+                        .map_err(|e| Error::Usage(format!("cannot read params from stdin: {e}")))?;
+                    s
+                }
+                Some(path) => std::fs::read_to_string(path)
+                    .map_err(|e| Error::Usage(format!("cannot read params file {path}: {e}")))?,
+                None => text.clone(),
+            };
+            match serde_json::from_str::<Value>(&text) {
+                Ok(Value::Object(map)) => map,
+                Ok(_) => {
+                    return Err(Error::Usage(
+                        "--params must be a JSON object, e.g. '{\"user_id\": \"me\"}'".into(),
+                    ));
+                }
+                Err(e) => return Err(Error::Usage(format!("--params is not valid JSON: {e}"))),
+            }
+        }
+    };
+    for pair in &args.param {
+        let Some((key, value)) = pair.split_once('=') else {
+            return Err(Error::Usage(format!("-p takes KEY=VALUE, got `{pair}`")));
+        };
+        let value = serde_json::from_str(value).unwrap_or_else(|_| Value::String(value.to_owned()));
+        map.insert(key.trim().to_owned(), value);
+    }
+    Ok(Value::Object(map))
+}

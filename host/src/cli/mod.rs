@@ -1,0 +1,136 @@
+//! The CLI contract scripts and playbooks rely on:
+//! exit 0 success; 1 the action or test failed (upstream, network, timeout,
+//! plugin); 2 rejected before anything was sent (usage, resource file,
+//! secret, unknown action, invalid params). Results on stdout as JSON;
+//! errors on stderr as one line; logs on stderr through `RUST_LOG`.
+
+mod actions;
+mod invoke;
+mod test;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use soar_host::{Error, Host, HostOptions};
+
+#[derive(Parser)]
+#[command(
+    name = "soar-host",
+    version,
+    about = "Run SOAR integrations (WebAssembly plugins) against resources",
+    long_about = "Run SOAR integrations — WebAssembly components such as the built-in Zoom plugin — \
+against resources: TOML files that name a plugin and hold its connection settings.\n\n\
+Exit codes: 0 success; 1 the action or test failed (upstream error, network, timeout, plugin fault); \
+2 rejected before anything was sent (usage, resource file, missing secret, unknown action, invalid params).\n\n\
+Logs go to stderr; set RUST_LOG (e.g. RUST_LOG=debug) for more.",
+    after_help = "Examples:\n  soar-host test zoom-prod.toml\n  soar-host actions zoom\n  \
+soar-host invoke zoom-prod.toml get_user -p user_id=me\n  \
+soar-host invoke zoom-prod.toml delete_meeting --params '{\"meeting_id\": 85746065432}'"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+
+    /// Directory for compiled plugins [default: $SOAR_HOST_CACHE_DIR, else ~/.cache/soar-host]
+    #[arg(long, global = true, value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
+
+    /// Compile plugins afresh instead of using the on-disk cache
+    #[arg(long, global = true)]
+    no_cache: bool,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Connectivity test: get a token and make one cheap authenticated call
+    #[command(
+        long_about = "Connectivity test: get a token and make one cheap authenticated call, then print \
+what was verified (identity, granted scopes).\n\nWith a directory, test every *.toml resource file in it \
+and print one line per resource; exit 1 if any failed."
+    )]
+    Test(test::Args),
+    /// Run an action and print its result as JSON on stdout
+    Invoke(invoke::Args),
+    /// List a plugin's actions with their params, kind and scopes
+    Actions(actions::Args),
+}
+
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { 2 } else { 0 };
+        }
+    };
+    init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return 1;
+        }
+    };
+    let options = HostOptions {
+        cache_dir: cli.cache_dir,
+        no_disk_cache: cli.no_cache,
+    };
+    runtime.block_on(async move {
+        let host = match Host::new(options) {
+            Ok(host) => host,
+            Err(e) => return report(&e),
+        };
+        match cli.command {
+            Command::Test(args) => test::run(&host, args).await,
+            Command::Invoke(args) => invoke::run(&host, args).await,
+            Command::Actions(args) => actions::run(&host, args).await,
+        }
+    })
+}
+
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(true)
+        .init();
+}
+
+/// Print an error as one line on stderr; return its exit code.
+pub(crate) fn report(error: &Error) -> i32 {
+    let text = error.to_string().replace('\n', " ");
+    eprintln!("error: {text}");
+    error.class().exit_code()
+}
+
+/// An error as JSON, for `--envelope` and `--json` output.
+pub(crate) fn error_json(error: &Error) -> serde_json::Value {
+    let mut value = serde_json::json!({
+        "kind": error.kind(),
+        "class": error.class(),
+        "message": error.to_string(),
+    });
+    if let Error::Action { failure, .. } = error {
+        value["retryable"] = failure.retryable().into();
+        for (key, field) in [
+            ("http_status", failure.http_status.map(i64::from)),
+            ("upstream_code", failure.upstream_code),
+            (
+                "retry_after_secs",
+                failure.retry_after_secs.map(|s| s as i64),
+            ),
+        ] {
+            if let Some(v) = field {
+                value[key] = v.into();
+            }
+        }
+    } else {
+        value["retryable"] = matches!(error, Error::Timeout { .. }).into();
+    }
+    value
+}

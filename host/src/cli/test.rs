@@ -1,0 +1,136 @@
+use std::path::{Path, PathBuf};
+
+use serde_json::json;
+use soar_host::{Error, Host, Resource, TestOutcome};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// A resource file, or a directory whose *.toml resource files are all tested
+    path: PathBuf,
+    /// Print JSON on stdout (one object, or an array for a directory)
+    #[arg(long)]
+    json: bool,
+}
+
+pub async fn run(host: &Host, args: Args) -> i32 {
+    if args.path.is_dir() {
+        return run_dir(host, &args).await;
+    }
+    let (label, plugin, outcome) = test_one(host, &args.path).await;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&as_json(&args.path, &label, &plugin, &outcome))
+                .unwrap_or_default()
+        );
+    }
+    match outcome {
+        Ok(outcome) => {
+            if !args.json {
+                println!("ok: {label} ({plugin}): {}", outcome.summary);
+                for (name, detail) in &outcome.checks {
+                    println!("  ✓ {name}: {detail}");
+                }
+                if !outcome.scopes.is_empty() {
+                    println!("  scopes: {}", outcome.scopes.join(" "));
+                }
+            }
+            0
+        }
+        Err(e) => super::report(&e),
+    }
+}
+
+async fn run_dir(host: &Host, args: &Args) -> i32 {
+    let mut files: Vec<PathBuf> = match std::fs::read_dir(&args.path) {
+        Ok(entries) => entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "toml") && p.is_file())
+            .collect(),
+        Err(e) => {
+            return super::report(&Error::Usage(format!(
+                "cannot read directory {}: {e}",
+                args.path.display()
+            )));
+        }
+    };
+    files.sort();
+    if files.is_empty() {
+        return super::report(&Error::Usage(format!(
+            "no *.toml resource files in {}",
+            args.path.display()
+        )));
+    }
+    let mut failed = 0;
+    let mut reports = Vec::new();
+    let width = files.len().min(1);
+    let _ = width;
+    for file in &files {
+        let (label, plugin, outcome) = test_one(host, file).await;
+        if args.json {
+            reports.push(as_json(file, &label, &plugin, &outcome));
+        }
+        let status = match &outcome {
+            Ok(o) => format!("ok  {}", o.summary),
+            Err(e) => format!("FAILED  {}", e.to_string().replace('\n', " ")),
+        };
+        if outcome.is_err() {
+            failed += 1;
+        }
+        if !args.json {
+            println!("{label}\t{plugin}\t{status}");
+        }
+    }
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&reports).unwrap_or_default()
+        );
+    } else {
+        println!("{} of {} resources ok", files.len() - failed, files.len());
+    }
+    if failed > 0 { 1 } else { 0 }
+}
+
+async fn test_one(host: &Host, path: &Path) -> (String, String, Result<TestOutcome, Error>) {
+    match Resource::load(path) {
+        Ok(resource) => {
+            let outcome = host.test(&resource).await;
+            (resource.label, resource.plugin, outcome)
+        }
+        Err(e) => (
+            path.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            "?".into(),
+            Err(e),
+        ),
+    }
+}
+
+fn as_json(
+    path: &Path,
+    label: &str,
+    plugin: &str,
+    outcome: &Result<TestOutcome, Error>,
+) -> serde_json::Value {
+    match outcome {
+        Ok(o) => json!({
+            "file": path.display().to_string(),
+            "label": label,
+            "plugin": plugin,
+            "ok": true,
+            "summary": o.summary,
+            "checks": o.checks.iter().map(|(n, d)| json!({"name": n, "detail": d})).collect::<Vec<_>>(),
+            "scopes": o.scopes,
+            "elapsed_ms": o.elapsed.as_millis() as u64,
+        }),
+        Err(e) => json!({
+            "file": path.display().to_string(),
+            "label": label,
+            "plugin": plugin,
+            "ok": false,
+            "error": super::error_json(e),
+        }),
+    }
+}

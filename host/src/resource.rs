@@ -1,0 +1,339 @@
+//! Resource files: a TOML file naming a plugin and holding its connection
+//! settings. Parsing checks the file's own shape; checking `[config]` against
+//! the plugin's manifest and resolving secrets happen in [`Resource::resolve`].
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::manifest::{Manifest, ValueType};
+
+pub const DEFAULT_TIMEOUT_SECS: u64 = 60;
+pub const DEFAULT_MEMORY_MIB: u64 = 64;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResourceFile {
+    label: Option<String>,
+    plugin: String,
+    timeout_secs: Option<u64>,
+    memory_mib: Option<u64>,
+    #[serde(default)]
+    config: BTreeMap<String, toml::Value>,
+}
+
+/// Where a config value comes from.
+#[derive(Debug, Clone)]
+pub enum ConfigSource {
+    Literal(Value),
+    Env(String),
+    File(PathBuf),
+}
+
+#[derive(Debug, Clone)]
+pub struct Resource {
+    /// Identifies the resource to the host (its cache scope): the canonical
+    /// path of its file.
+    pub id: String,
+    /// The file it was read from.
+    pub path: PathBuf,
+    pub label: String,
+    /// A plugin name, or a path to a `.wasm` component.
+    pub plugin: String,
+    pub timeout: Duration,
+    pub memory_limit_bytes: usize,
+    pub config: BTreeMap<String, ConfigSource>,
+}
+
+/// A resource's config checked against the manifest, defaults applied and
+/// secrets read: what the plugin receives.
+#[derive(Debug, Clone)]
+pub struct ResolvedConfig {
+    pub values: Vec<(String, Value)>,
+    /// Values of the fields the manifest marks secret: never to be shown.
+    pub secrets: Vec<String>,
+    /// Hosts of the fields the manifest marks as URLs: the egress allow-list.
+    pub allowed_hosts: Vec<String>,
+}
+
+impl Resource {
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::resource(path, format!("cannot read it: {e}")))?;
+        Self::parse(path, &text)
+    }
+
+    pub fn parse(path: &Path, text: &str) -> Result<Self> {
+        let file: ResourceFile =
+            toml::from_str(text).map_err(|e| Error::resource(path, one_line(&e.to_string())))?;
+        if file.plugin.trim().is_empty() {
+            return Err(Error::resource(path, "`plugin` is empty"));
+        }
+        let timeout_secs = file.timeout_secs.unwrap_or(DEFAULT_TIMEOUT_SECS);
+        if !(1..=3600).contains(&timeout_secs) {
+            return Err(Error::resource(
+                path,
+                format!("`timeout_secs` must be between 1 and 3600, got {timeout_secs}"),
+            ));
+        }
+        let memory_mib = file.memory_mib.unwrap_or(DEFAULT_MEMORY_MIB);
+        if !(1..=4096).contains(&memory_mib) {
+            return Err(Error::resource(
+                path,
+                format!("`memory_mib` must be between 1 and 4096, got {memory_mib}"),
+            ));
+        }
+        let base = path.parent().unwrap_or(Path::new("."));
+        let config = file
+            .config
+            .into_iter()
+            .map(|(name, value)| {
+                let source = ConfigSource::from_toml(&name, value, base)
+                    .map_err(|m| Error::resource(path, m))?;
+                Ok((name, source))
+            })
+            .collect::<Result<_>>()?;
+        let id = std::fs::canonicalize(path)
+            .unwrap_or_else(|_| path.to_path_buf())
+            .display()
+            .to_string();
+        let label = file
+            .label
+            .filter(|l| !l.trim().is_empty())
+            .unwrap_or_else(|| {
+                path.file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| "resource".into())
+            });
+        Ok(Resource {
+            id,
+            path: path.to_path_buf(),
+            label,
+            plugin: file.plugin,
+            timeout: Duration::from_secs(timeout_secs),
+            memory_limit_bytes: usize::try_from(memory_mib << 20).unwrap_or(usize::MAX),
+            config,
+        })
+    }
+
+    /// The directory plugin paths and secret files are relative to.
+    pub fn base_dir(&self) -> &Path {
+        self.path.parent().unwrap_or(Path::new("."))
+    }
+
+    /// Check `[config]` against the manifest, apply defaults, read secrets.
+    pub fn resolve(&self, manifest: &Manifest) -> Result<ResolvedConfig> {
+        let err = |m: String| Error::resource(&self.path, m);
+        if let Some(unknown) = self
+            .config
+            .keys()
+            .find(|k| !manifest.config.iter().any(|f| &f.name == *k))
+        {
+            let known: Vec<&str> = manifest.config.iter().map(|f| f.name.as_str()).collect();
+            return Err(err(format!(
+                "unknown config field `{unknown}`; plugin `{}` takes: {}",
+                manifest.name,
+                known.join(", ")
+            )));
+        }
+        let mut resolved = ResolvedConfig {
+            values: Vec::new(),
+            secrets: Vec::new(),
+            allowed_hosts: Vec::new(),
+        };
+        for field in &manifest.config {
+            let value = match self.config.get(&field.name) {
+                Some(source) => source.read(&field.name).map_err(err)?,
+                None => match &field.default {
+                    Some(default) => default.clone(),
+                    None if field.required => {
+                        return Err(err(format!(
+                            "missing required config field `{}` ({}) in [config]",
+                            field.name, field.description
+                        )));
+                    }
+                    None => continue,
+                },
+            };
+            let value = field.value_type.coerce(&value).ok_or_else(|| {
+                err(format!(
+                    "config field `{}` must be {}",
+                    field.name,
+                    field.value_type.name()
+                ))
+            })?;
+            if field.secret {
+                match &value {
+                    Value::String(s) if s.is_empty() => {
+                        return Err(err(format!("secret `{}` is empty", field.name)));
+                    }
+                    Value::String(s) => resolved.secrets.push(s.clone()),
+                    other => resolved.secrets.push(other.to_string()),
+                }
+            }
+            if field.url {
+                let Value::String(text) = &value else {
+                    return Err(err(format!("config field `{}` must be a URL", field.name)));
+                };
+                let host = check_url(text).map_err(|m| err(format!("`{}`: {m}", field.name)))?;
+                if !resolved.allowed_hosts.contains(&host) {
+                    resolved.allowed_hosts.push(host);
+                }
+            }
+            if field.value_type == ValueType::String && value.as_str() == Some("") {
+                return Err(err(format!("config field `{}` is empty", field.name)));
+            }
+            resolved.values.push((field.name.clone(), value));
+        }
+        Ok(resolved)
+    }
+}
+
+impl ConfigSource {
+    fn from_toml(name: &str, value: toml::Value, base: &Path) -> Result<Self, String> {
+        if let toml::Value::Table(table) = &value {
+            let keys: Vec<&str> = table.keys().map(String::as_str).collect();
+            match (keys.as_slice(), table.values().next()) {
+                (["env"], Some(toml::Value::String(var))) => {
+                    return Ok(ConfigSource::Env(var.clone()));
+                }
+                (["file"], Some(toml::Value::String(file))) => {
+                    return Ok(ConfigSource::File(base.join(file)));
+                }
+                (["env"] | ["file"], _) => {
+                    return Err(format!("`{name}`: `env`/`file` takes a string"));
+                }
+                _ => {
+                    return Err(format!(
+                        "`{name}`: a table value must be {{ env = \"NAME\" }} or {{ file = \"PATH\" }}"
+                    ));
+                }
+            }
+        }
+        let json = serde_json::to_value(&value)
+            .map_err(|e| format!("`{name}`: unsupported value: {e}"))?;
+        Ok(ConfigSource::Literal(json))
+    }
+
+    /// Read the value. Errors name the variable or file, never a value.
+    fn read(&self, name: &str) -> Result<Value, String> {
+        match self {
+            ConfigSource::Literal(v) => Ok(v.clone()),
+            ConfigSource::Env(var) => match std::env::var(var) {
+                Ok(v) if !v.is_empty() => Ok(Value::String(v)),
+                Ok(_) => Err(format!(
+                    "config field `{name}`: environment variable {var} is empty"
+                )),
+                Err(_) => Err(format!(
+                    "config field `{name}`: environment variable {var} is not set; export it or change the resource file"
+                )),
+            },
+            ConfigSource::File(path) => match std::fs::read_to_string(path) {
+                Ok(v) => Ok(Value::String(v.trim_end_matches(['\r', '\n']).to_owned())),
+                Err(e) => Err(format!(
+                    "config field `{name}`: cannot read secret file {}: {e}",
+                    path.display()
+                )),
+            },
+        }
+    }
+}
+
+/// A URL field must be http(s) with a host; plain http only to loopback,
+/// so credentials never cross a network in clear. Returns the host.
+pub fn check_url(text: &str) -> Result<String, String> {
+    let url = url::Url::parse(text).map_err(|e| format!("`{text}` is not a URL ({e})"))?;
+    let host = url
+        .host_str()
+        .ok_or_else(|| format!("`{text}` has no host"))?
+        .to_ascii_lowercase();
+    match url.scheme() {
+        "https" => Ok(host),
+        "http" if is_loopback(&host) => Ok(host),
+        "http" => Err(format!(
+            "`{text}` uses plain http to a host that is not loopback; use https"
+        )),
+        other => Err(format!("`{text}`: scheme `{other}` is not http(s)")),
+    }
+}
+
+pub fn is_loopback(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .map(|ip| ip.is_loopback())
+            .unwrap_or(false)
+}
+
+/// toml's errors span several lines with a source excerpt; keep the first
+/// line (which has the line and column) and the message.
+fn one_line(message: &str) -> String {
+    let lines: Vec<&str> = message
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.contains('|') && !l.starts_with('^'))
+        .collect();
+    lines.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn malformed_toml_names_line_and_column() {
+        let err = Resource::parse(Path::new("r.toml"), "plugin = \"zoom\"\nlabel = \n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("line 2"), "{err}");
+        assert!(err.contains("column"), "{err}");
+        assert!(!err.contains('\n'), "{err}");
+    }
+
+    #[test]
+    fn unknown_top_level_keys_are_refused() {
+        let err = Resource::parse(Path::new("r.toml"), "plugin = \"zoom\"\ntimeout = 5\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown field `timeout`"), "{err}");
+    }
+
+    #[test]
+    fn secret_sources() {
+        let r = Resource::parse(
+            Path::new("/etc/soar/r.toml"),
+            "plugin = \"zoom\"\n[config]\na = { env = \"X\" }\nb = { file = \"s.txt\" }\nc = 3\n",
+        )
+        .expect("parses");
+        assert!(matches!(&r.config["a"], ConfigSource::Env(v) if v == "X"));
+        assert!(
+            matches!(&r.config["b"], ConfigSource::File(p) if p == Path::new("/etc/soar/s.txt"))
+        );
+        assert!(matches!(&r.config["c"], ConfigSource::Literal(v) if v == 3));
+        let err = Resource::parse(
+            Path::new("r.toml"),
+            "plugin = \"z\"\n[config]\na = { x = 1 }",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("{ env = \"NAME\" }"), "{err}");
+    }
+
+    #[test]
+    fn urls() {
+        assert_eq!(check_url("https://api.zoom.us/").unwrap(), "api.zoom.us");
+        assert_eq!(check_url("http://127.0.0.1:9/").unwrap(), "127.0.0.1");
+        assert!(
+            check_url("http://api.zoom.us/")
+                .unwrap_err()
+                .contains("plain http")
+        );
+        assert!(check_url("ftp://x/").is_err());
+        assert!(check_url("not a url").is_err());
+    }
+}

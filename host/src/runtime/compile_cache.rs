@@ -1,0 +1,131 @@
+//! Compiled components cached on disk, so a second CLI run does not compile
+//! again. Keyed by the component's SHA-256 and the engine's compatibility
+//! hash; loaded only from a directory the host itself created, owned by this
+//! user and closed to others, because deserialising native code trusts it.
+
+use std::fs;
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+use wasmtime::Engine;
+use wasmtime::component::Component;
+
+pub struct CompileCache {
+    dir: PathBuf,
+}
+
+impl CompileCache {
+    /// `$SOAR_HOST_CACHE_DIR`, else `$XDG_CACHE_HOME/soar-host`, else
+    /// `~/.cache/soar-host`. `None` when no usable directory exists.
+    pub fn open(explicit: Option<PathBuf>) -> Option<Self> {
+        let dir = explicit
+            .or_else(|| std::env::var_os("SOAR_HOST_CACHE_DIR").map(PathBuf::from))
+            .or_else(|| {
+                std::env::var_os("XDG_CACHE_HOME").map(|d| PathBuf::from(d).join("soar-host"))
+            })
+            .or_else(|| {
+                std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/soar-host"))
+            })?
+            .join("components");
+        match prepare(&dir) {
+            Ok(()) => Some(Self { dir }),
+            Err(reason) => {
+                tracing::warn!(
+                    "not caching compiled plugins in {}: {reason}",
+                    dir.display()
+                );
+                None
+            }
+        }
+    }
+
+    fn path_for(&self, engine: &Engine, wasm: &[u8]) -> PathBuf {
+        let digest = Sha256::digest(wasm);
+        let mut engine_hash = std::collections::hash_map::DefaultHasher::new();
+        engine
+            .precompile_compatibility_hash()
+            .hash(&mut engine_hash);
+        let name = format!(
+            "{}-{:016x}-{}.cwasm",
+            hex(&digest[..16]),
+            engine_hash.finish(),
+            env!("CARGO_PKG_VERSION")
+        );
+        self.dir.join(name)
+    }
+
+    pub fn load(&self, engine: &Engine, wasm: &[u8]) -> Option<Component> {
+        let path = self.path_for(engine, wasm);
+        if !path.exists() {
+            return None;
+        }
+        // SAFETY: the file was written by `store` below into a directory
+        // that only this user can write (checked by `prepare`), from a
+        // component with this exact hash compiled by a compatible engine.
+        match unsafe { Component::deserialize_file(engine, &path) } {
+            Ok(component) => Some(component),
+            Err(e) => {
+                tracing::debug!("ignoring cached {}: {e}", path.display());
+                let _ = fs::remove_file(&path);
+                None
+            }
+        }
+    }
+
+    pub fn store(&self, engine: &Engine, wasm: &[u8], component: &Component) {
+        let path = self.path_for(engine, wasm);
+        let result = component
+            .serialize()
+            .map_err(|e| e.to_string())
+            .and_then(|bytes| {
+                // Write then rename, so a reader never sees half a file.
+                let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+                fs::write(&tmp, bytes)
+                    .and_then(|()| fs::rename(&tmp, &path))
+                    .map_err(|e| {
+                        let _ = fs::remove_file(&tmp);
+                        e.to_string()
+                    })
+            });
+        if let Err(e) = result {
+            tracing::debug!("could not cache {}: {e}", path.display());
+        }
+    }
+}
+
+fn prepare(dir: &Path) -> Result<(), String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|e| e.to_string())?;
+        let meta = fs::metadata(dir).map_err(|e| e.to_string())?;
+        // SAFETY: geteuid has no preconditions.
+        let uid = unsafe { libc_geteuid() };
+        if meta.uid() != uid {
+            return Err("it belongs to another user".into());
+        }
+        if meta.permissions().mode() & 0o022 != 0 {
+            return Err("others can write to it".into());
+        }
+        Ok(())
+    }
+    #[cfg(not(unix))]
+    {
+        fs::create_dir_all(dir).map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(unix)]
+unsafe extern "C" {
+    #[link_name = "geteuid"]
+    fn libc_geteuid() -> u32;
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
