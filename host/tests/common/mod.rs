@@ -1,0 +1,134 @@
+//! Test harness: the Zoom sandbox on loopback, resource files pointing at it,
+//! and the real `soar-host` binary run as a user would run it.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+use zoom_sandbox::{RecordedRequest, Sandbox, SandboxConfig};
+
+/// The env var the generated resource files read the client secret from.
+pub const SECRET_VAR: &str = "TEST_ZOOM_CLIENT_SECRET";
+
+pub struct Env {
+    pub sandbox: Sandbox,
+    pub dir: tempfile::TempDir,
+    pub resource: PathBuf,
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}\nstderr: {}", self.stdout, self.stderr))
+    }
+}
+
+impl std::fmt::Debug for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "exit {}\n--- stdout\n{}\n--- stderr\n{}", self.code, self.stdout, self.stderr)
+    }
+}
+
+impl Env {
+    pub fn new() -> Self {
+        Self::with_config(SandboxConfig::default())
+    }
+
+    pub fn with_config(config: SandboxConfig) -> Self {
+        let sandbox = Sandbox::start(config).expect("sandbox starts");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let resource = dir.path().join("zoom-sandbox.toml");
+        let env = Env { sandbox, dir, resource };
+        env.write_resource("zoom-sandbox.toml", &env.resource_toml("Zoom Sandbox", ""));
+        env
+    }
+
+    /// A resource file for this sandbox; `extra_config` lines go into [config].
+    pub fn resource_toml(&self, label: &str, extra_config: &str) -> String {
+        let c = self.sandbox.config();
+        let url = self.sandbox.url();
+        format!(
+            "label = \"{label}\"\nplugin = \"zoom\"\ntimeout_secs = 20\n\n[config]\n\
+             oauth_token_url = \"{url}\"\napi_url = \"{url}\"\nclient_id = \"{}\"\n\
+             client_secret = {{ env = \"{SECRET_VAR}\" }}\naccount_id = \"{}\"\n{extra_config}",
+            c.client_id, c.account_id
+        )
+    }
+
+    pub fn write_resource(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, text).expect("write resource");
+        path
+    }
+
+    pub fn secret(&self) -> String {
+        self.sandbox.config().client_secret.clone()
+    }
+
+    /// Run soar-host with the sandbox's secret in the environment.
+    pub fn cli(&self, args: &[&str]) -> Run {
+        self.cli_env(args, &[(SECRET_VAR, &self.secret())])
+    }
+
+    pub fn cli_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        run_cli(args, env)
+    }
+
+    /// `soar-host invoke <resource> <action> --params <json>`
+    pub fn invoke(&self, action: &str, params: Value) -> Run {
+        let resource = self.resource.to_str().expect("utf-8 path");
+        self.cli(&["invoke", resource, action, "--params", &params.to_string()])
+    }
+
+    pub fn api_requests(&self) -> Vec<RecordedRequest> {
+        self.sandbox.api_requests()
+    }
+
+    pub fn token_requests(&self) -> Vec<RecordedRequest> {
+        self.sandbox
+            .requests()
+            .into_iter()
+            .filter(|r| r.path == "/oauth/token")
+            .collect()
+    }
+
+    /// The one API request of an action, asserted to be the only one.
+    pub fn only_api_request(&self) -> RecordedRequest {
+        let mut requests = self.api_requests();
+        assert_eq!(requests.len(), 1, "expected one API request, got {requests:#?}");
+        requests.remove(0)
+    }
+}
+
+pub fn run_cli(args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_soar-host"));
+    cmd.args(args)
+        .env("SOAR_HOST_CACHE_DIR", cache_dir())
+        .env_remove("RUST_LOG")
+        .env_remove("SOAR_PLUGIN_PATH");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let Output { status, stdout, stderr } = cmd.output().expect("soar-host runs");
+    Run {
+        code: status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    }
+}
+
+/// One compiled-component cache for every test, so each compiles once.
+pub fn cache_dir() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("soar-host-cache")
+}
+
+pub fn query(r: &RecordedRequest) -> Vec<(&str, &str)> {
+    r.query.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+}
