@@ -1,7 +1,8 @@
-//! Compiles the Zoom plugin to a WASI 0.2 component (wasm32-wasip2) so that a
+//! Compiles the plugins to WASI 0.2 components (wasm32-wasip2) so that a
 //! plain `cargo build` / `cargo test` of the host needs no other step, the way
-//! wasmtime's test-programs crate builds its guests. The component is
-//! embedded in the host binary as the built-in `zoom` plugin.
+//! wasmtime's test-programs crate builds its guests. The Zoom component is
+//! embedded in the host binary as the built-in `zoom` plugin; the hostile
+//! test plugin is only handed to the tests (`SOAR_HOSTILE_PLUGIN`).
 //!
 //! The nested cargo uses its own target directory (target/plugins), shared by
 //! debug and release builds of the host and never locked by the outer build.
@@ -12,6 +13,12 @@ use std::process::Command;
 
 const TARGET: &str = "wasm32-wasip2";
 
+/// (package, its directory, the file name it is copied to in OUT_DIR)
+const PLUGINS: &[(&str, &str, &str)] = &[
+    ("zoom-plugin", "zoom-plugin", "zoom.wasm"),
+    ("hostile-plugin", "fixtures/hostile-plugin", "hostile.wasm"),
+];
+
 fn main() {
     let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("set by cargo"));
     let root = manifest_dir
@@ -19,56 +26,52 @@ fn main() {
         .expect("host/ sits in the workspace")
         .to_path_buf();
     let out_dir = PathBuf::from(env::var("OUT_DIR").expect("set by cargo"));
-    for watched in [
-        "zoom-plugin/src",
-        "zoom-plugin/Cargo.toml",
-        "wit",
-        "Cargo.lock",
-    ] {
-        println!("cargo:rerun-if-changed={}", root.join(watched).display());
+    let watched = ["wit", "Cargo.lock"]
+        .into_iter()
+        .chain(PLUGINS.iter().map(|(_, dir, _)| *dir));
+    for path in watched {
+        println!("cargo:rerun-if-changed={}", root.join(path).display());
     }
     println!("cargo:rerun-if-env-changed=SOAR_PLUGIN_TARGET_DIR");
 
     let target_dir = env::var_os("SOAR_PLUGIN_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target").join("plugins"));
-    let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     ensure_target(&root);
 
-    let mut cmd = Command::new(&cargo);
+    let mut cmd = Command::new(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     cmd.current_dir(&root)
-        .args([
-            "build",
-            "--release",
-            "--locked",
-            "-p",
-            "zoom-plugin",
-            "--target",
-            TARGET,
-        ])
+        .args(["build", "--release", "--locked", "--target", TARGET])
         .arg("--target-dir")
         .arg(&target_dir);
-    // The outer build's settings are for the host, not for the guest.
+    for (package, ..) in PLUGINS {
+        cmd.args(["-p", package]);
+    }
+    // The outer build's settings are for the host, not for the guests.
     for (key, _) in env::vars_os() {
         let key = key.to_string_lossy();
-        if key.starts_with("CARGO_") && key != "CARGO_HOME"
+        if (key.starts_with("CARGO_") && key != "CARGO_HOME")
             || key == "RUSTFLAGS"
             || key == "RUSTC_WRAPPER"
         {
             cmd.env_remove(key.as_ref());
         }
     }
-    let status = cmd
-        .status()
-        .expect("cannot run cargo to build the Zoom plugin");
-    assert!(status.success(), "building zoom-plugin for {TARGET} failed");
+    let status = cmd.status().expect("cannot run cargo to build the plugins");
+    assert!(status.success(), "building the plugins for {TARGET} failed");
 
-    let built = target_dir
-        .join(TARGET)
-        .join("release")
-        .join("zoom_plugin.wasm");
-    std::fs::copy(&built, out_dir.join("zoom.wasm"))
-        .unwrap_or_else(|e| panic!("cannot copy {}: {e}", built.display()));
+    for (package, _, file) in PLUGINS {
+        let built = target_dir
+            .join(TARGET)
+            .join("release")
+            .join(format!("{}.wasm", package.replace('-', "_")));
+        std::fs::copy(&built, out_dir.join(file))
+            .unwrap_or_else(|e| panic!("cannot copy {}: {e}", built.display()));
+    }
+    println!(
+        "cargo:rustc-env=SOAR_HOSTILE_PLUGIN={}",
+        out_dir.join("hostile.wasm").display()
+    );
 }
 
 /// A toolchain installed before the project pinned `wasm32-wasip2` lacks its

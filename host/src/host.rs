@@ -23,6 +23,10 @@ use crate::runtime::bindings::{ActionError, ConfigValue, ErrorKind};
 use crate::runtime::state::InvocationState;
 use crate::runtime::{Answer, Call, CallFailure, Plugin, Runtime};
 
+/// The largest result an action may return. Larger is a plugin fault, not
+/// something to print or pass on to a playbook engine.
+pub const MAX_RESULT_BYTES: usize = 8 << 20;
+
 #[derive(Debug, Clone, Default)]
 pub struct HostOptions {
     /// Where compiled components are cached; `None`: the user's cache dir.
@@ -163,6 +167,14 @@ impl Host {
         };
         let redactor = Redactor::new(&config.secrets);
         match result {
+            Ok(text) if text.len() > MAX_RESULT_BYTES => Err(Error::Internal {
+                plugin: manifest.name.clone(),
+                message: format!(
+                    "action `{action}` returned {} MiB, over the {} MiB limit",
+                    text.len() >> 20,
+                    MAX_RESULT_BYTES >> 20
+                ),
+            }),
             Ok(text) => {
                 let mut data: Value = serde_json::from_str(&text).map_err(|e| Error::Internal {
                     plugin: manifest.name.clone(),

@@ -15,28 +15,43 @@ fn assert_rejected(env: &Env, run: &common::Run, needle: &str) {
     assert!(line.starts_with("error: "), "{run:?}");
     assert_eq!(line.lines().count(), 1, "one line: {run:?}");
     assert!(line.contains(needle), "expected `{needle}` in: {line}");
-    assert!(env.sandbox.requests().is_empty(), "nothing may reach Zoom: {:#?}", env.sandbox.requests());
+    assert!(
+        env.sandbox.requests().is_empty(),
+        "nothing may reach Zoom: {:#?}",
+        env.sandbox.requests()
+    );
 }
 
 #[test]
 fn unknown_action() {
     let env = Env::new();
     let run = env.invoke("reboot_zoom", json!({}));
-    assert_rejected(&env, &run, "unknown action `reboot_zoom` for plugin `zoom`; its actions are: get_user");
+    assert_rejected(
+        &env,
+        &run,
+        "unknown action `reboot_zoom` for plugin `zoom`; its actions are: get_user",
+    );
 }
 
 #[test]
 fn params_of_the_wrong_type_or_shape() {
     let env = Env::new();
     let run = env.invoke("delete_meeting", json!({"meeting_id": "abc"}));
-    assert_rejected(&env, &run, "param `meeting_id` must be an integer, got a string \"abc\"");
+    assert_rejected(
+        &env,
+        &run,
+        "param `meeting_id` must be an integer, got a string \"abc\"",
+    );
     let run = env.invoke("delete_meeting", json!({}));
     assert_rejected(&env, &run, "missing required param `meeting_id`");
     let run = env.invoke("list_meetings", json!({"user_id": "me", "type": "past"}));
     assert_rejected(&env, &run, "param `type` must be one of \"scheduled\"");
     let run = env.invoke("get_user", json!({"user_id": "me", "bogus": 1}));
     assert_rejected(&env, &run, "unknown param `bogus`");
-    let run = env.invoke("update_user_settings", json!({"user_id": "me", "settings": "chat=false"}));
+    let run = env.invoke(
+        "update_user_settings",
+        json!({"user_id": "me", "settings": "chat=false"}),
+    );
     assert_rejected(&env, &run, "param `settings` must be an object");
     let resource = env.resource.to_str().unwrap();
     let run = env.cli(&["invoke", resource, "get_user", "--params", "[1,2]"]);
@@ -60,11 +75,18 @@ fn missing_or_unreadable_secret() {
     let env = Env::new();
     let resource = env.resource.to_str().unwrap();
     let run = env.cli_env(&["invoke", resource, "get_user", "-p", "user_id=me"], &[]);
-    assert_rejected(&env, &run, &format!("environment variable {SECRET_VAR} is not set"));
+    assert_rejected(
+        &env,
+        &run,
+        &format!("environment variable {SECRET_VAR} is not set"),
+    );
 
     let path = env.write_resource(
         "file-secret.toml",
-        &env.resource_toml("File secret", "").replace(&format!("{{ env = \"{SECRET_VAR}\" }}"), "{ file = \"missing-secret.txt\" }"),
+        &env.resource_toml("File secret", "").replace(
+            &format!("{{ env = \"{SECRET_VAR}\" }}"),
+            "{ file = \"missing-secret.txt\" }",
+        ),
     );
     let run = env.cli(&["test", path.to_str().unwrap()]);
     assert_rejected(&env, &run, "cannot read secret file");
@@ -74,10 +96,17 @@ fn missing_or_unreadable_secret() {
 #[test]
 fn secret_from_a_file_works() {
     let env = Env::new();
-    std::fs::write(env.dir.path().join("secret.txt"), format!("{}\n", env.secret())).unwrap();
+    std::fs::write(
+        env.dir.path().join("secret.txt"),
+        format!("{}\n", env.secret()),
+    )
+    .unwrap();
     let path = env.write_resource(
         "file-secret.toml",
-        &env.resource_toml("File secret", "").replace(&format!("{{ env = \"{SECRET_VAR}\" }}"), "{ file = \"secret.txt\" }"),
+        &env.resource_toml("File secret", "").replace(
+            &format!("{{ env = \"{SECRET_VAR}\" }}"),
+            "{ file = \"secret.txt\" }",
+        ),
     );
     let run = env.cli_env(&["test", path.to_str().unwrap()], &[]);
     assert_eq!(run.code, 0, "{run:?}");
@@ -87,22 +116,74 @@ fn secret_from_a_file_works() {
 fn bad_resource_files() {
     let env = Env::new();
     let cases = [
-        ("malformed.toml", "plugin = \"zoom\"\nlabel = \n".to_owned(), "line 2, column"),
-        ("unknown-key.toml", format!("colour = \"red\"\n{}", env.resource_toml("X", "")), "unknown field `colour`"),
-        ("unknown-config.toml", env.resource_toml("X", "region = \"eu\"\n"), "unknown config field `region`"),
-        ("missing-field.toml", env.resource_toml("X", "").replace("account_id", "#account_id"), "missing required config field `account_id`"),
-        ("no-plugin.toml", "label = \"x\"\n".to_owned(), "missing field `plugin`"),
-        ("bad-plugin-path.toml", env.resource_toml("X", "").replace("plugin = \"zoom\"", "plugin = \"./nope/zoom.wasm\""), "cannot read plugin"),
-        ("unknown-plugin.toml", env.resource_toml("X", "").replace("plugin = \"zoom\"", "plugin = \"slack\""), "no plugin named `slack`"),
-        ("plain-http.toml", env.resource_toml("X", "").replace(&format!("api_url = \"{}\"", env.sandbox.url()), "api_url = \"http://api.zoom.us/\""), "plain http to a host that is not loopback"),
-        ("not-wasm.toml", env.resource_toml("X", "").replace("plugin = \"zoom\"", "plugin = \"not-wasm.wasm\""), "not a WebAssembly file"),
+        (
+            "malformed.toml",
+            "plugin = \"zoom\"\nlabel = \n".to_owned(),
+            "line 2, column",
+        ),
+        (
+            "unknown-key.toml",
+            format!("colour = \"red\"\n{}", env.resource_toml("X", "")),
+            "unknown field `colour`",
+        ),
+        (
+            "unknown-config.toml",
+            env.resource_toml("X", "region = \"eu\"\n"),
+            "unknown config field `region`",
+        ),
+        (
+            "missing-field.toml",
+            env.resource_toml("X", "")
+                .replace("account_id", "#account_id"),
+            "missing required config field `account_id`",
+        ),
+        (
+            "no-plugin.toml",
+            "label = \"x\"\n".to_owned(),
+            "missing field `plugin`",
+        ),
+        (
+            "bad-plugin-path.toml",
+            env.resource_toml("X", "")
+                .replace("plugin = \"zoom\"", "plugin = \"./nope/zoom.wasm\""),
+            "cannot read plugin",
+        ),
+        (
+            "unknown-plugin.toml",
+            env.resource_toml("X", "")
+                .replace("plugin = \"zoom\"", "plugin = \"slack\""),
+            "no plugin named `slack`",
+        ),
+        (
+            "plain-http.toml",
+            env.resource_toml("X", "").replace(
+                &format!("api_url = \"{}\"", env.sandbox.url()),
+                "api_url = \"http://api.zoom.us/\"",
+            ),
+            "plain http to a host that is not loopback",
+        ),
+        (
+            "not-wasm.toml",
+            env.resource_toml("X", "")
+                .replace("plugin = \"zoom\"", "plugin = \"not-wasm.wasm\""),
+            "not a WebAssembly file",
+        ),
     ];
     std::fs::write(env.dir.path().join("not-wasm.wasm"), "hello").unwrap();
     for (name, text, needle) in cases {
         let path = env.write_resource(name, &text);
-        let run = env.cli(&["invoke", path.to_str().unwrap(), "get_user", "-p", "user_id=me"]);
+        let run = env.cli(&[
+            "invoke",
+            path.to_str().unwrap(),
+            "get_user",
+            "-p",
+            "user_id=me",
+        ]);
         assert_rejected(&env, &run, needle);
-        assert!(run.stderr.contains(name), "the error names the file: {run:?}");
+        assert!(
+            run.stderr.contains(name),
+            "the error names the file: {run:?}"
+        );
     }
     let run = env.cli(&["test", env.dir.path().join("absent.toml").to_str().unwrap()]);
     assert_rejected(&env, &run, "cannot read it");
@@ -137,7 +218,8 @@ fn wrong_account_id_is_reported() {
     let env = Env::new();
     let path = env.write_resource(
         "wrong-account.toml",
-        &env.resource_toml("X", "").replace(&env.sandbox.config().account_id, "someone-elses-account"),
+        &env.resource_toml("X", "")
+            .replace(&env.sandbox.config().account_id, "someone-elses-account"),
     );
     let run = env.cli(&["test", path.to_str().unwrap()]);
     assert_eq!(run.code, 1, "{run:?}");
@@ -150,7 +232,10 @@ fn unknown_user_keeps_zooms_code_and_message() {
     let env = Env::new();
     let run = env.invoke("get_user", json!({"user_id": "nobody@example.com"}));
     assert_eq!(run.code, 1, "{run:?}");
-    assert_eq!(run.stderr.trim(), "error: not found (Zoom 1001): User does not exist: nobody@example.com.");
+    assert_eq!(
+        run.stderr.trim(),
+        "error: not found (Zoom 1001): User does not exist: nobody@example.com."
+    );
 }
 
 #[test]
@@ -162,7 +247,8 @@ fn unreachable_zoom_fails_fast_with_the_host_named() {
     drop(closed);
     let path = env.write_resource(
         "unreachable.toml",
-        &env.resource_toml("X", "").replace(&env.sandbox.url(), &format!("http://127.0.0.1:{port}/")),
+        &env.resource_toml("X", "")
+            .replace(&env.sandbox.url(), &format!("http://127.0.0.1:{port}/")),
     );
     let run = env.cli(&["test", path.to_str().unwrap()]);
     assert_eq!(run.code, 1, "{run:?}");
@@ -172,14 +258,21 @@ fn unreachable_zoom_fails_fast_with_the_host_named() {
 #[test]
 fn test_dir_prints_one_line_per_resource_and_fails_if_any_failed() {
     let env = Env::new();
-    env.write_resource("zz-broken.toml", &env.resource_toml("Broken", "").replace(&env.sandbox.config().client_id, "wrong-id"));
+    env.write_resource(
+        "zz-broken.toml",
+        &env.resource_toml("Broken", "")
+            .replace(&env.sandbox.config().client_id, "wrong-id"),
+    );
     let run = env.cli(&["test", env.dir.path().to_str().unwrap()]);
     assert_eq!(run.code, 1, "{run:?}");
     let lines: Vec<&str> = run.stdout.lines().collect();
     assert_eq!(lines.len(), 3, "{run:?}");
     assert!(lines[0].starts_with("Zoom Sandbox\tzoom\tok"), "{run:?}");
     assert!(lines[1].starts_with("Broken\tzoom\tFAILED"), "{run:?}");
-    assert!(lines[1].contains("Invalid client_id or client_secret"), "{run:?}");
+    assert!(
+        lines[1].contains("Invalid client_id or client_secret"),
+        "{run:?}"
+    );
     assert_eq!(lines[2], "1 of 2 resources ok");
 
     std::fs::remove_file(env.dir.path().join("zz-broken.toml")).unwrap();
@@ -198,7 +291,10 @@ fn secrets_never_printed_even_with_trace_logs() {
     );
     assert_eq!(run.code, 0, "{run:?}");
     assert!(!run.stderr.is_empty(), "trace logs were written");
-    assert!(!run.stdout.contains(&secret) && !run.stderr.contains(&secret), "{run:?}");
+    assert!(
+        !run.stdout.contains(&secret) && !run.stderr.contains(&secret),
+        "{run:?}"
+    );
 }
 
 #[test]
@@ -207,18 +303,42 @@ fn actions_lists_the_nine_actions() {
     let run = env.cli(&["actions", "zoom", "--json"]);
     assert_eq!(run.code, 0, "{run:?}");
     let manifest = run.json();
-    let mut names: Vec<&str> = manifest["actions"].as_array().unwrap().iter().map(|a| a["name"].as_str().unwrap()).collect();
+    let mut names: Vec<&str> = manifest["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
     names.sort();
     assert_eq!(
         names,
-        ["delete_meeting", "get_meeting_invitation", "get_user", "get_user_settings", "list_meetings", "list_users", "update_meeting", "update_user", "update_user_settings"]
+        [
+            "delete_meeting",
+            "get_meeting_invitation",
+            "get_user",
+            "get_user_settings",
+            "list_meetings",
+            "list_users",
+            "update_meeting",
+            "update_user",
+            "update_user_settings"
+        ]
     );
-    let secret_fields: Vec<&str> = manifest["config"].as_array().unwrap().iter().filter(|f| f["secret"] == true).map(|f| f["name"].as_str().unwrap()).collect();
+    let secret_fields: Vec<&str> = manifest["config"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["secret"] == true)
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
     assert_eq!(secret_fields, ["client_secret"]);
 
     let run = env.cli(&["actions", env.resource.to_str().unwrap()]);
     assert_eq!(run.code, 0, "{run:?}");
-    assert!(run.stdout.contains("delete_meeting  [containment]"), "{run:?}");
+    assert!(
+        run.stdout.contains("delete_meeting  [containment]"),
+        "{run:?}"
+    );
     assert!(run.stdout.contains("meeting_id: integer"), "{run:?}");
     assert!(env.sandbox.requests().is_empty());
 }

@@ -32,7 +32,10 @@ async fn one_token_serves_many_invocations() {
     let host = host();
     let resource = resource(&env);
     for _ in 0..3 {
-        let out = host.invoke(&resource, "get_user", &json!({"user_id": "me"})).await.expect("ok");
+        let out = host
+            .invoke(&resource, "get_user", &json!({"user_id": "me"}))
+            .await
+            .expect("ok");
         assert!(out.data["email"].is_string());
     }
     assert_eq!(env.token_requests().len(), 1);
@@ -44,15 +47,29 @@ async fn expired_token_is_renewed_once() {
     let env = Env::new();
     let host = host();
     let resource = resource(&env);
-    host.invoke(&resource, "get_user", &json!({"user_id": "me"})).await.expect("ok");
+    host.invoke(&resource, "get_user", &json!({"user_id": "me"}))
+        .await
+        .expect("ok");
     env.sandbox.expire_tokens();
     env.sandbox.clear_requests();
-    let out = host.invoke(&resource, "get_user", &json!({"user_id": "me"})).await.expect("renewed");
+    let out = host
+        .invoke(&resource, "get_user", &json!({"user_id": "me"}))
+        .await
+        .expect("renewed");
     assert!(out.data["email"].is_string());
-    let statuses: Vec<(String, u16)> = env.sandbox.requests().iter().map(|r| (r.path.clone(), r.status)).collect();
+    let statuses: Vec<(String, u16)> = env
+        .sandbox
+        .requests()
+        .iter()
+        .map(|r| (r.path.clone(), r.status))
+        .collect();
     assert_eq!(
         statuses,
-        [("/v2/users/me".into(), 401), ("/oauth/token".into(), 200), ("/v2/users/me".into(), 200)]
+        [
+            ("/v2/users/me".into(), 401),
+            ("/oauth/token".into(), 200),
+            ("/v2/users/me".into(), 200)
+        ]
     );
 }
 
@@ -61,8 +78,12 @@ async fn a_token_that_stays_invalid_fails_with_auth_and_no_loop() {
     let env = Env::new();
     let host = host();
     let resource = resource(&env);
-    env.sandbox.inject(Fault::ExpireTokens, Match::path("/v2/"), 10);
-    let err = host.invoke(&resource, "get_user", &json!({"user_id": "me"})).await.unwrap_err();
+    env.sandbox
+        .inject(Fault::ExpireTokens, Match::path("/v2/"), 10);
+    let err = host
+        .invoke(&resource, "get_user", &json!({"user_id": "me"}))
+        .await
+        .unwrap_err();
     match &err {
         Error::Action { failure, sent } => {
             assert_eq!(failure.kind, "auth");
@@ -81,11 +102,17 @@ async fn rate_limit_with_short_retry_after_is_waited_out() {
     let host = host();
     let resource = resource(&env);
     env.sandbox.inject(
-        Fault::RateLimited { retry_after: Some("1".into()), rate_limit_type: None },
+        Fault::RateLimited {
+            retry_after: Some("1".into()),
+            rate_limit_type: None,
+        },
         Match::path("/v2/users/me"),
         1,
     );
-    let out = host.invoke(&resource, "get_user", &json!({"user_id": "me"})).await.expect("retried");
+    let out = host
+        .invoke(&resource, "get_user", &json!({"user_id": "me"}))
+        .await
+        .expect("retried");
     assert!(out.data["email"].is_string());
     let api: Vec<u16> = env.api_requests().iter().map(|r| r.status).collect();
     assert_eq!(api, [429, 200]);
@@ -97,15 +124,23 @@ async fn rate_limit_beyond_the_deadline_fails_at_once_saying_when() {
     let host = host();
     let resource = resource(&env);
     env.sandbox.inject(
-        Fault::RateLimited { retry_after: Some("2099-01-01T00:00:00Z".into()), rate_limit_type: Some("Daily-limit".into()) },
+        Fault::RateLimited {
+            retry_after: Some("2099-01-01T00:00:00Z".into()),
+            rate_limit_type: Some("Daily-limit".into()),
+        },
         Match::path("/v2/meetings/"),
         1,
     );
     let id = env.sandbox.meeting_ids("me")[0];
     let started = std::time::Instant::now();
-    let err = host.invoke(&resource, "delete_meeting", &json!({"meeting_id": id})).await.unwrap_err();
+    let err = host
+        .invoke(&resource, "delete_meeting", &json!({"meeting_id": id}))
+        .await
+        .unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(10));
-    let Error::Action { failure, .. } = &err else { panic!("{err:?}") };
+    let Error::Action { failure, .. } = &err else {
+        panic!("{err:?}")
+    };
     assert_eq!(failure.kind, "rate-limited");
     assert_eq!(failure.http_status, Some(429));
     assert!(failure.retry_after_secs.unwrap() > 86_400);
@@ -117,8 +152,12 @@ async fn server_errors_are_retried_for_idempotent_calls() {
     let env = Env::new();
     let host = host();
     let resource = resource(&env);
-    env.sandbox.inject(Fault::Status(503), Match::path("/v2/users"), 2);
-    let out = host.invoke(&resource, "list_users", &json!({"page_size": 5})).await.expect("retried");
+    env.sandbox
+        .inject(Fault::Status(503), Match::path("/v2/users"), 2);
+    let out = host
+        .invoke(&resource, "list_users", &json!({"page_size": 5}))
+        .await
+        .expect("retried");
     assert_eq!(out.data["users"].as_array().unwrap().len(), 5);
     let api: Vec<u16> = env.api_requests().iter().map(|r| r.status).collect();
     assert_eq!(api, [503, 503, 200]);
@@ -128,17 +167,31 @@ async fn server_errors_are_retried_for_idempotent_calls() {
 async fn hung_upstream_times_out_saying_what_it_waited_for() {
     let env = Env::new();
     let host = host();
-    let path = env.write_resource("slow.toml", &env.resource_toml("Slow", "").replace("timeout_secs = 20", "timeout_secs = 1"));
+    let path = env.write_resource(
+        "slow.toml",
+        &env.resource_toml("Slow", "")
+            .replace("timeout_secs = 20", "timeout_secs = 1"),
+    );
     unsafe { std::env::set_var(SECRET_VAR, env.secret()) };
     let resource = Resource::load(&path).unwrap();
-    env.sandbox.inject(Fault::Hang, Match::path("/v2/users/me"), 1);
-    let err = host.invoke(&resource, "get_user", &json!({"user_id": "me"})).await.unwrap_err();
+    env.sandbox
+        .inject(Fault::Hang, Match::path("/v2/users/me"), 1);
+    let err = host
+        .invoke(&resource, "get_user", &json!({"user_id": "me"}))
+        .await
+        .unwrap_err();
     let text = err.to_string();
     assert!(matches!(err.class(), soar_host::ErrorClass::Failed));
-    assert!(text.contains("timed out") || text.contains("timeout"), "{text}");
+    assert!(
+        text.contains("timed out") || text.contains("timeout"),
+        "{text}"
+    );
     assert!(text.contains("/v2/users/me"), "{text}");
     // The host goes on serving.
-    let out = host.invoke(&resource, "get_user", &json!({"user_id": "me"})).await.expect("next call works");
+    let out = host
+        .invoke(&resource, "get_user", &json!({"user_id": "me"}))
+        .await
+        .expect("next call works");
     assert!(out.data["email"].is_string());
 }
 
@@ -152,16 +205,38 @@ async fn every_request_matches_zooms_published_api() {
     let owner = env.sandbox.owner();
     let id = owner["id"].as_str().unwrap().to_owned();
     let meetings = env.sandbox.meeting_ids("me");
+    let (recurring, occurrence) = common::recurring_meeting(&env.sandbox);
     let calls: Vec<(&str, Value)> = vec![
         ("get_user", json!({"user_id": "me", "login_type": 100})),
-        ("list_users", json!({"status": "active", "page_size": 10, "limit": 15})),
-        ("update_user", json!({"user_id": id, "first_name": "Ada", "type": 1, "use_pmi": true, "phone_numbers": [{"country": "US", "code": "+1", "number": "5550100", "label": "Mobile"}]})),
-        ("get_user_settings", json!({"user_id": id, "option": "meeting_authentication", "login_type": 100})),
-        ("update_user_settings", json!({"user_id": id, "settings": {"in_meeting": {"chat": false}}})),
-        ("list_meetings", json!({"user_id": "me", "type": "upcoming", "page_size": 10, "limit": 12, "from": "2024-01-01", "to": "2030-01-01"})),
+        (
+            "list_users",
+            json!({"status": "active", "page_size": 10, "limit": 15}),
+        ),
+        (
+            "update_user",
+            json!({"user_id": id, "first_name": "Ada", "type": 1, "use_pmi": true, "phone_numbers": [{"country": "US", "code": "+1", "number": "5550100", "label": "Mobile"}]}),
+        ),
+        (
+            "get_user_settings",
+            json!({"user_id": id, "option": "meeting_authentication", "login_type": 100}),
+        ),
+        (
+            "update_user_settings",
+            json!({"user_id": id, "settings": {"in_meeting": {"chat": false}}}),
+        ),
+        (
+            "list_meetings",
+            json!({"user_id": "me", "type": "upcoming", "page_size": 10, "limit": 12, "from": "2024-01-01", "to": "2030-01-01"}),
+        ),
         ("get_meeting_invitation", json!({"meeting_id": meetings[0]})),
-        ("update_meeting", json!({"meeting_id": meetings[0], "topic": "Bridge", "duration": 30, "type": 2, "settings": {"waiting_room": true}})),
-        ("delete_meeting", json!({"meeting_id": meetings[1], "occurrence_id": "1648194360000", "cancel_meeting_reminder": false})),
+        (
+            "update_meeting",
+            json!({"meeting_id": meetings[0], "topic": "Bridge", "duration": 30, "type": 2, "settings": {"waiting_room": true}}),
+        ),
+        (
+            "delete_meeting",
+            json!({"meeting_id": recurring, "occurrence_id": occurrence, "cancel_meeting_reminder": false}),
+        ),
     ];
     for (action, params) in calls {
         host.invoke(&resource, action, &params)
@@ -174,7 +249,10 @@ async fn every_request_matches_zooms_published_api() {
     assert!(requests.len() >= 10);
     for request in &requests {
         if let Err(problems) = spec.check(request) {
-            panic!("{} {} drifts from Zoom's API: {problems:?}", request.method, request.path);
+            panic!(
+                "{} {} drifts from Zoom's API: {problems:?}",
+                request.method, request.path
+            );
         }
     }
 }

@@ -10,7 +10,10 @@ fn readme_action_reference_matches_the_manifest() {
     assert_eq!(run.code, 0, "{run:?}");
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
         .expect("README.md");
-    let start = readme.find("<!-- actions:start -->\n").expect("start marker") + "<!-- actions:start -->\n".len();
+    let start = readme
+        .find("<!-- actions:start -->\n")
+        .expect("start marker")
+        + "<!-- actions:start -->\n".len();
     let end = readme.find("<!-- actions:end -->").expect("end marker");
     assert_eq!(
         &readme[start..end],

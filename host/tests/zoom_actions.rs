@@ -14,7 +14,11 @@ fn test_call_verifies_token_identity_and_scopes() {
     assert_eq!(run.code, 0, "{run:?}");
     let owner = env.sandbox.owner();
     let email = owner["email"].as_str().unwrap();
-    assert!(run.stdout.starts_with("ok: Zoom Sandbox (zoom): authenticated to Zoom as"), "{run:?}");
+    assert!(
+        run.stdout
+            .starts_with("ok: Zoom Sandbox (zoom): authenticated to Zoom as"),
+        "{run:?}"
+    );
     assert!(run.stdout.contains(email), "{run:?}");
     assert!(run.stdout.contains("scopes: "), "{run:?}");
     assert!(run.stdout.contains("meeting:read:admin"), "{run:?}");
@@ -24,11 +28,22 @@ fn test_call_verifies_token_identity_and_scopes() {
     assert_eq!(tokens[0].method, "POST");
     assert_eq!(
         query(&tokens[0]),
-        vec![("grant_type", "account_credentials"), ("account_id", env.sandbox.config().account_id.as_str())]
+        vec![
+            ("grant_type", "account_credentials"),
+            ("account_id", env.sandbox.config().account_id.as_str())
+        ]
     );
-    assert!(tokens[0].header("authorization").unwrap().starts_with("Basic "));
+    assert!(
+        tokens[0]
+            .header("authorization")
+            .unwrap()
+            .starts_with("Basic ")
+    );
     let api = env.only_api_request();
-    assert_eq!((api.method.as_str(), api.path.as_str()), ("GET", "/v2/users/me"));
+    assert_eq!(
+        (api.method.as_str(), api.path.as_str()),
+        ("GET", "/v2/users/me")
+    );
     assert!(api.header("authorization").unwrap().starts_with("Bearer "));
     assert!(!run.stdout.contains(&env.secret()) && !run.stderr.contains(&env.secret()));
 }
@@ -41,7 +56,13 @@ fn test_call_json_output() {
     let out = run.json();
     assert_eq!(out["ok"], true);
     assert_eq!(out["label"], "Zoom Sandbox");
-    assert!(out["scopes"].as_array().unwrap().iter().any(|s| s == "user:read:admin"));
+    assert!(
+        out["scopes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s == "user:read:admin")
+    );
     assert_eq!(out["checks"].as_array().unwrap().len(), 2);
 }
 
@@ -61,7 +82,15 @@ fn get_user_by_email_and_me() {
     assert!(r.query.is_empty());
 
     env.sandbox.clear_requests();
-    let run = env.cli(&["invoke", env.resource.to_str().unwrap(), "get_user", "-p", "user_id=me", "-p", "login_type=100"]);
+    let run = env.cli(&[
+        "invoke",
+        env.resource.to_str().unwrap(),
+        "get_user",
+        "-p",
+        "user_id=me",
+        "-p",
+        "login_type=100",
+    ]);
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(run.json()["id"], owner["id"]);
     let r = env.only_api_request();
@@ -90,14 +119,20 @@ fn list_users_with_limit_follows_next_page_token() {
     assert_eq!(run.code, 0, "{run:?}");
     let users = run.json()["users"].as_array().unwrap().clone();
     assert_eq!(users.len(), 25);
-    let ids: std::collections::HashSet<_> = users.iter().map(|u| u["id"].as_str().unwrap().to_owned()).collect();
+    let ids: std::collections::HashSet<_> = users
+        .iter()
+        .map(|u| u["id"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(ids.len(), 25, "pages must not overlap");
     let requests = env.api_requests();
     assert_eq!(requests.len(), 3, "{requests:#?}");
     assert_eq!(requests[0].query_value("next_page_token"), None);
     assert!(requests[1].query_value("next_page_token").is_some());
     assert!(requests[2].query_value("next_page_token").is_some());
-    assert_ne!(requests[1].query_value("next_page_token"), requests[2].query_value("next_page_token"));
+    assert_ne!(
+        requests[1].query_value("next_page_token"),
+        requests[2].query_value("next_page_token")
+    );
     // One token for the whole listing.
     assert_eq!(env.token_requests().len(), 1);
 }
@@ -105,7 +140,9 @@ fn list_users_with_limit_follows_next_page_token() {
 #[test]
 fn list_users_limit_beyond_the_end_returns_everything() {
     let env = Env::new();
-    let total = env.invoke("list_users", json!({"page_size": 1})).json()["total_records"].as_u64().unwrap();
+    let total = env.invoke("list_users", json!({"page_size": 1})).json()["total_records"]
+        .as_u64()
+        .unwrap();
     env.sandbox.clear_requests();
     let run = env.invoke("list_users", json!({"page_size": 20, "limit": 1000}));
     assert_eq!(run.code, 0, "{run:?}");
@@ -120,14 +157,23 @@ fn update_user_sends_only_the_fields_given() {
     let env = Env::new();
     let owner = env.sandbox.owner();
     let id = owner["id"].as_str().unwrap();
-    let run = env.invoke("update_user", json!({"user_id": id, "first_name": "Ada", "type": "2", "dept": "SecOps"}));
+    let run = env.invoke(
+        "update_user",
+        json!({"user_id": id, "first_name": "Ada", "type": "2", "dept": "SecOps"}),
+    );
     assert_eq!(run.code, 0, "{run:?}");
     let out = run.json();
     assert_eq!(out["updated"], true);
     assert_eq!(out["user_id"], id);
     let r = env.only_api_request();
-    assert_eq!((r.method.as_str(), r.path.as_str()), ("PATCH", format!("/v2/users/{id}").as_str()));
-    assert_eq!(r.json, Some(json!({"first_name": "Ada", "type": 2, "dept": "SecOps"})));
+    assert_eq!(
+        (r.method.as_str(), r.path.as_str()),
+        ("PATCH", format!("/v2/users/{id}").as_str())
+    );
+    assert_eq!(
+        r.json,
+        Some(json!({"first_name": "Ada", "type": 2, "dept": "SecOps"}))
+    );
     assert_eq!(r.header("content-type"), Some("application/json"));
     let user = env.sandbox.user(id).unwrap();
     assert_eq!(user["first_name"], "Ada");
@@ -137,7 +183,10 @@ fn update_user_sends_only_the_fields_given() {
 #[test]
 fn get_user_settings_passes_option() {
     let env = Env::new();
-    let run = env.invoke("get_user_settings", json!({"user_id": "me", "option": "meeting_security"}));
+    let run = env.invoke(
+        "get_user_settings",
+        json!({"user_id": "me", "option": "meeting_security"}),
+    );
     assert_eq!(run.code, 0, "{run:?}");
     assert!(run.json().is_object());
     let r = env.only_api_request();
@@ -149,11 +198,17 @@ fn get_user_settings_passes_option() {
 fn update_user_settings_patches_the_body() {
     let env = Env::new();
     let settings = json!({"in_meeting": {"chat": false}});
-    let run = env.invoke("update_user_settings", json!({"user_id": "me", "settings": settings}));
+    let run = env.invoke(
+        "update_user_settings",
+        json!({"user_id": "me", "settings": settings}),
+    );
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(run.json()["updated"], true);
     let r = env.only_api_request();
-    assert_eq!((r.method.as_str(), r.path.as_str()), ("PATCH", "/v2/users/me/settings"));
+    assert_eq!(
+        (r.method.as_str(), r.path.as_str()),
+        ("PATCH", "/v2/users/me/settings")
+    );
     assert_eq!(r.json, Some(settings));
     let stored = env.sandbox.user_settings("me").unwrap();
     assert_eq!(stored["in_meeting"]["chat"], false);
@@ -162,21 +217,30 @@ fn update_user_settings_patches_the_body() {
 #[test]
 fn list_meetings_with_type_and_limit() {
     let env = Env::new();
-    let run = env.invoke("list_meetings", json!({"user_id": "me", "type": "scheduled", "page_size": 10, "limit": 15}));
+    let run = env.invoke(
+        "list_meetings",
+        json!({"user_id": "me", "type": "scheduled", "page_size": 10, "limit": 15}),
+    );
     assert_eq!(run.code, 0, "{run:?}");
     let out = run.json();
     assert_eq!(out["meetings"].as_array().unwrap().len(), 15);
     let requests = env.api_requests();
     assert_eq!(requests.len(), 2);
     assert_eq!(requests[0].path, "/v2/users/me/meetings");
-    assert_eq!(query(&requests[0]), vec![("type", "scheduled"), ("page_size", "10")]);
+    assert_eq!(
+        query(&requests[0]),
+        vec![("type", "scheduled"), ("page_size", "10")]
+    );
 }
 
 #[test]
 fn get_meeting_invitation_accepts_a_numeric_string() {
     let env = Env::new();
     let id = env.sandbox.meeting_ids("me")[0];
-    let run = env.invoke("get_meeting_invitation", json!({"meeting_id": id.to_string()}));
+    let run = env.invoke(
+        "get_meeting_invitation",
+        json!({"meeting_id": id.to_string()}),
+    );
     assert_eq!(run.code, 0, "{run:?}");
     let out = run.json();
     assert!(!out["invitation"].as_str().unwrap().is_empty());
@@ -189,19 +253,32 @@ fn get_meeting_invitation_accepts_a_numeric_string() {
 fn update_meeting_sends_fields_and_occurrence() {
     let env = Env::new();
     let id = env.sandbox.meeting_ids("me")[0];
-    let run = env.invoke("update_meeting", json!({"meeting_id": id, "topic": "Incident bridge", "settings": {"waiting_room": true}}));
+    let run = env.invoke(
+        "update_meeting",
+        json!({"meeting_id": id, "topic": "Incident bridge", "settings": {"waiting_room": true}}),
+    );
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(run.json()["meeting_id"], id);
     let r = env.only_api_request();
-    assert_eq!((r.method.as_str(), r.path.as_str()), ("PATCH", format!("/v2/meetings/{id}").as_str()));
-    assert_eq!(r.json, Some(json!({"topic": "Incident bridge", "settings": {"waiting_room": true}})));
+    assert_eq!(
+        (r.method.as_str(), r.path.as_str()),
+        ("PATCH", format!("/v2/meetings/{id}").as_str())
+    );
+    assert_eq!(
+        r.json,
+        Some(json!({"topic": "Incident bridge", "settings": {"waiting_room": true}}))
+    );
     assert_eq!(env.sandbox.meeting(id).unwrap()["topic"], "Incident bridge");
 
     env.sandbox.clear_requests();
-    let run = env.invoke("update_meeting", json!({"meeting_id": id, "occurrence_id": "1648194360000", "duration": 45}));
+    let (id, occurrence) = common::recurring_meeting(&env.sandbox);
+    let run = env.invoke(
+        "update_meeting",
+        json!({"meeting_id": id, "occurrence_id": occurrence, "duration": 45}),
+    );
     assert_eq!(run.code, 0, "{run:?}");
     let r = env.only_api_request();
-    assert_eq!(query(&r), vec![("occurrence_id", "1648194360000")]);
+    assert_eq!(query(&r), vec![("occurrence_id", occurrence.as_str())]);
     assert_eq!(r.json, Some(json!({"duration": 45})));
 }
 
@@ -209,13 +286,19 @@ fn update_meeting_sends_fields_and_occurrence() {
 fn delete_meeting_then_it_is_gone() {
     let env = Env::new();
     let id = env.sandbox.meeting_ids("me")[0];
-    let run = env.invoke("delete_meeting", json!({"meeting_id": id, "schedule_for_reminder": true}));
+    let run = env.invoke(
+        "delete_meeting",
+        json!({"meeting_id": id, "schedule_for_reminder": true}),
+    );
     assert_eq!(run.code, 0, "{run:?}");
     let out = run.json();
     assert_eq!(out["deleted"], true);
     assert_eq!(out["meeting_id"], id);
     let r = env.only_api_request();
-    assert_eq!((r.method.as_str(), r.path.as_str()), ("DELETE", format!("/v2/meetings/{id}").as_str()));
+    assert_eq!(
+        (r.method.as_str(), r.path.as_str()),
+        ("DELETE", format!("/v2/meetings/{id}").as_str())
+    );
     assert_eq!(query(&r), vec![("schedule_for_reminder", "true")]);
     assert!(env.sandbox.meeting(id).is_none());
 
@@ -233,14 +316,29 @@ fn delete_meeting_then_it_is_gone() {
 fn envelope_reports_success_and_failure_as_json() {
     let env = Env::new();
     let resource = env.resource.to_str().unwrap();
-    let run = env.cli(&["invoke", resource, "get_user", "-p", "user_id=me", "--envelope", "--compact"]);
+    let run = env.cli(&[
+        "invoke",
+        resource,
+        "get_user",
+        "-p",
+        "user_id=me",
+        "--envelope",
+        "--compact",
+    ]);
     assert_eq!(run.code, 0, "{run:?}");
     let out = run.json();
     assert_eq!(out["status"], "success");
     assert_eq!(out["http_requests"], 2);
     assert!(out["data"]["email"].is_string());
 
-    let run = env.cli(&["invoke", resource, "get_user", "-p", "user_id=nobody@example.com", "--envelope"]);
+    let run = env.cli(&[
+        "invoke",
+        resource,
+        "get_user",
+        "-p",
+        "user_id=nobody@example.com",
+        "--envelope",
+    ]);
     assert_eq!(run.code, 1, "{run:?}");
     let out = run.json();
     assert_eq!(out["status"], "failed");

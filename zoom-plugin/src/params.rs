@@ -40,9 +40,9 @@ impl Params {
         }
     }
 
-    /// A path segment: the value, percent-encoded.
+    /// A path segment: the value, percent-encoded (an email's `@` stays as it is, as in Zoom's docs).
     pub fn segment(&self, name: &str) -> Result<String, ActionError> {
-        Ok(encode::percent(&self.string(name)?))
+        Ok(encode::percent(&self.string(name)?).replace("%40", "@"))
     }
 
     /// A Zoom meeting ID: a positive integer, given as a number or a numeric string.

@@ -82,7 +82,14 @@ pub fn markdown(m: &Manifest) -> String {
     for a in &m.actions {
         let kind = format!("{:?}", a.kind).to_lowercase();
         let scopes: Vec<String> = a.scopes.iter().map(|s| format!("`{s}`")).collect();
-        let _ = writeln!(out, "| [`{}`](#{}) | {kind} | {} | {} |", a.name, a.name, a.description, scopes.join(" "));
+        let _ = writeln!(
+            out,
+            "| [`{}`](#{}) | {kind} | {} | {} |",
+            a.name,
+            a.name,
+            a.description,
+            scopes.join(" ")
+        );
     }
     for a in &m.actions {
         let _ = writeln!(out, "\n#### {}\n\n{}.\n", a.name, a.description);
@@ -91,13 +98,36 @@ pub fn markdown(m: &Manifest) -> String {
         for p in &a.params {
             let mut notes = p.description.replace('|', "\\|");
             if !p.allowed.is_empty() {
-                let allowed: Vec<String> = p.allowed.iter().map(|v| format!("`{}`", v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string()))).collect();
+                let allowed: Vec<String> = p
+                    .allowed
+                    .iter()
+                    .map(|v| {
+                        format!(
+                            "`{}`",
+                            v.as_str()
+                                .map(str::to_owned)
+                                .unwrap_or_else(|| v.to_string())
+                        )
+                    })
+                    .collect();
                 let _ = write!(notes, "; one of {}", allowed.join(", "));
             }
             if let Some(d) = &p.default {
-                let _ = write!(notes, "; default `{}`", d.as_str().map(str::to_owned).unwrap_or_else(|| d.to_string()));
+                let _ = write!(
+                    notes,
+                    "; default `{}`",
+                    d.as_str()
+                        .map(str::to_owned)
+                        .unwrap_or_else(|| d.to_string())
+                );
             }
-            let _ = writeln!(out, "| `{}` | {} | {} | {notes} |", p.name, p.value_type.name(), if p.required { "yes" } else { "" });
+            let _ = writeln!(
+                out,
+                "| `{}` | {} | {} | {notes} |",
+                p.name,
+                p.value_type.name(),
+                if p.required { "yes" } else { "" }
+            );
         }
     }
     out

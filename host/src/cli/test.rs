@@ -63,8 +63,6 @@ async fn run_dir(host: &Host, args: &Args) -> i32 {
     }
     let mut failed = 0;
     let mut reports = Vec::new();
-    let width = files.len().min(1);
-    let _ = width;
     for file in &files {
         let (label, plugin, outcome) = test_one(host, file).await;
         if args.json {

@@ -153,20 +153,7 @@ impl Runtime {
             },
             pre,
         };
-        let state = InvocationState::new(
-            64 << 20,
-            crate::capabilities::http::HttpGrant::new(
-                reqwest::Client::new(),
-                vec![],
-                Deadline::after(MANIFEST_BUDGET),
-            ),
-            Arc::new(crate::capabilities::cache::SharedCache::default()).scope(""),
-            crate::capabilities::log::PluginLog {
-                plugin: "(loading)".into(),
-                resource: String::new(),
-                redactor: Default::default(),
-            },
-        );
+        let state = InvocationState::detached(Deadline::after(MANIFEST_BUDGET));
         let (answer, state) = self
             .call(
                 &plugin,

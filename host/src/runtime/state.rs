@@ -53,6 +53,21 @@ impl InvocationState {
         }
     }
 
+    /// A state granting nothing at all: no egress, an empty private cache.
+    /// For calls that need no resource, such as `describe`.
+    pub fn detached(deadline: crate::deadline::Deadline) -> Self {
+        Self::new(
+            crate::resource::DEFAULT_MEMORY_MIB as usize * (1 << 20),
+            HttpGrant::new(reqwest::Client::new(), Vec::new(), deadline),
+            std::sync::Arc::new(crate::capabilities::cache::SharedCache::default()).scope(""),
+            PluginLog {
+                plugin: "(describe)".into(),
+                resource: String::new(),
+                redactor: Default::default(),
+            },
+        )
+    }
+
     /// What the plugin printed (a Rust panic message lands here), redacted.
     pub fn captured_output(&self) -> String {
         let bytes = self.output.contents();

@@ -25,14 +25,22 @@ pub struct Run {
 
 impl Run {
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}\nstderr: {}", self.stdout, self.stderr))
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}): {}\nstderr: {}",
+                self.stdout, self.stderr
+            )
+        })
     }
 }
 
 impl std::fmt::Debug for Run {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "exit {}\n--- stdout\n{}\n--- stderr\n{}", self.code, self.stdout, self.stderr)
+        write!(
+            f,
+            "exit {}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
     }
 }
 
@@ -45,7 +53,11 @@ impl Env {
         let sandbox = Sandbox::start(config).expect("sandbox starts");
         let dir = tempfile::tempdir().expect("tempdir");
         let resource = dir.path().join("zoom-sandbox.toml");
-        let env = Env { sandbox, dir, resource };
+        let env = Env {
+            sandbox,
+            dir,
+            resource,
+        };
         env.write_resource("zoom-sandbox.toml", &env.resource_toml("Zoom Sandbox", ""));
         env
     }
@@ -102,7 +114,11 @@ impl Env {
     /// The one API request of an action, asserted to be the only one.
     pub fn only_api_request(&self) -> RecordedRequest {
         let mut requests = self.api_requests();
-        assert_eq!(requests.len(), 1, "expected one API request, got {requests:#?}");
+        assert_eq!(
+            requests.len(),
+            1,
+            "expected one API request, got {requests:#?}"
+        );
         requests.remove(0)
     }
 }
@@ -116,7 +132,11 @@ pub fn run_cli(args: &[&str], env: &[(&str, &str)]) -> Run {
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let Output { status, stdout, stderr } = cmd.output().expect("soar-host runs");
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = cmd.output().expect("soar-host runs");
     Run {
         code: status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&stdout).into_owned(),
@@ -130,5 +150,22 @@ pub fn cache_dir() -> PathBuf {
 }
 
 pub fn query(r: &RecordedRequest) -> Vec<(&str, &str)> {
-    r.query.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+    r.query
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect()
+}
+
+/// One of the owner's recurring meetings and the id of its first occurrence.
+pub fn recurring_meeting(sandbox: &Sandbox) -> (u64, String) {
+    sandbox
+        .meeting_ids("me")
+        .into_iter()
+        .find_map(|id| {
+            let occurrence = sandbox.meeting(id)?["occurrences"][0]["occurrence_id"]
+                .as_str()?
+                .to_owned();
+            Some((id, occurrence))
+        })
+        .expect("the sandbox seeds recurring meetings")
 }

@@ -8,6 +8,7 @@ use crate::deadline::Deadline;
 use crate::resource::check_url;
 use crate::runtime::bindings::{HttpError, HttpRequest, HttpResponse};
 
+mod resolve;
 pub mod retry;
 
 /// Bodies larger than these are refused, so a plugin or an upstream cannot
@@ -195,6 +196,7 @@ pub fn client() -> reqwest::Client {
         .connect_timeout(Duration::from_secs(10))
         .pool_idle_timeout(Duration::from_secs(60))
         .user_agent(concat!("soar-host/", env!("CARGO_PKG_VERSION")))
+        .dns_resolver(std::sync::Arc::new(resolve::GuardedResolver))
         .build()
         .unwrap_or_else(|_| reqwest::Client::new())
 }

@@ -1,0 +1,197 @@
+//! The sandbox around plugins, proven with a plugin that misbehaves on
+//! purpose (fixtures/hostile-plugin). After each attack the same host serves
+//! the next call.
+
+mod common;
+
+use common::Env;
+use serde_json::{Value, json};
+use soar_host::{Error, Host, HostOptions, Resource};
+
+const TOKEN: &str = "hunter2-very-secret-token";
+
+struct Hostile {
+    env: Env,
+    host: Host,
+    resource: Resource,
+}
+
+impl Hostile {
+    fn new(extra: &str) -> Self {
+        let env = Env::new();
+        let path = Self::write(&env, "hostile.toml", extra);
+        Self {
+            host: Host::new(HostOptions {
+                cache_dir: Some(common::cache_dir()),
+                no_disk_cache: false,
+            })
+            .unwrap(),
+            resource: Resource::load(&path).unwrap(),
+            env,
+        }
+    }
+
+    fn write(env: &Env, name: &str, extra: &str) -> std::path::PathBuf {
+        env.write_resource(
+            name,
+            &format!(
+                "label = \"Hostile\"\nplugin = \"{}\"\ntimeout_secs = 2\nmemory_mib = 32\n{extra}\n[config]\napi_url = \"{}\"\ntoken = \"{TOKEN}\"\n",
+                env!("SOAR_HOSTILE_PLUGIN"),
+                env.sandbox.url()
+            ),
+        )
+    }
+
+    async fn run(&self, action: &str, params: Value) -> Result<Value, Error> {
+        self.host
+            .invoke(&self.resource, action, &params)
+            .await
+            .map(|i| i.data)
+    }
+
+    /// The host still works after an attack.
+    async fn still_serves(&self) {
+        assert_eq!(
+            self.run("ok", json!({})).await.expect("next call works"),
+            json!({"ok": true})
+        );
+    }
+}
+
+fn internal(err: Error) -> String {
+    match err {
+        Error::Internal { message, .. } => message,
+        other => panic!("expected an internal error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_plugin_that_spins_forever_is_stopped_at_the_deadline() {
+    let h = Hostile::new("");
+    let started = std::time::Instant::now();
+    let err = h.run("spin", json!({})).await.unwrap_err();
+    assert!(matches!(err, Error::Timeout { secs: 2, .. }), "{err:?}");
+    assert!(
+        err.to_string()
+            .contains("while plugin `hostile` was running"),
+        "{err}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    h.still_serves().await;
+}
+
+#[tokio::test]
+async fn a_plugin_that_allocates_without_bound_hits_the_memory_cap() {
+    let h = Hostile::new("");
+    let message = internal(h.run("allocate", json!({})).await.unwrap_err());
+    assert!(
+        message.contains("memory") || message.contains("alloc"),
+        "{message}"
+    );
+    h.still_serves().await;
+}
+
+#[tokio::test]
+async fn a_panic_becomes_an_internal_error_with_its_message() {
+    let h = Hostile::new("");
+    let message = internal(h.run("panic", json!({})).await.unwrap_err());
+    assert!(
+        message.contains("the hostile plugin panics on purpose"),
+        "{message}"
+    );
+    h.still_serves().await;
+}
+
+#[tokio::test]
+async fn malformed_and_oversized_results_are_rejected() {
+    let h = Hostile::new("");
+    let message = internal(h.run("malformed_json", json!({})).await.unwrap_err());
+    assert!(message.contains("not JSON"), "{message}");
+    let message = internal(h.run("oversized", json!({"mib": 9})).await.unwrap_err());
+    assert!(message.contains("over the 8 MiB limit"), "{message}");
+    h.still_serves().await;
+}
+
+#[tokio::test]
+async fn no_files_and_no_environment() {
+    let h = Hostile::new("");
+    let out = h
+        .run("read_file", json!({"path": "/etc/passwd"}))
+        .await
+        .unwrap();
+    assert!(out.get("read").is_none(), "{out}");
+    assert!(out["error"].is_string(), "{out}");
+    // SAFETY: only this test reads this variable.
+    unsafe { std::env::set_var("SOAR_TEST_PROBE", "visible-to-host-only") };
+    let out = h.run("read_env", json!({})).await.unwrap();
+    assert_eq!(out["vars"], json!([]), "{out}");
+}
+
+#[tokio::test]
+async fn egress_only_to_the_allow_list() {
+    let h = Hostile::new("");
+    for url in [
+        "https://example.com/",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://127.0.0.2:9/",
+    ] {
+        let err = h.run("egress", json!({"url": url})).await.unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("Denied"), "{url}: {text}");
+    }
+    assert!(h.env.sandbox.requests().is_empty());
+    // The allowed host is reachable.
+    let out = h
+        .run(
+            "egress",
+            json!({"url": format!("{}v2/users/me", h.env.sandbox.url())}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(out["status"], 401, "no token, but it got there");
+    assert_eq!(h.env.sandbox.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn a_plugin_sees_only_its_own_resources_cache() {
+    let h = Hostile::new("");
+    h.run("cache_put", json!({"key": "token", "value": "mine"}))
+        .await
+        .unwrap();
+    let other = Resource::load(&Hostile::write(&h.env, "other.toml", "")).unwrap();
+    let out = h
+        .host
+        .invoke(&other, "cache_get", &json!({"key": "token"}))
+        .await
+        .unwrap()
+        .data;
+    assert_eq!(out["value"], Value::Null);
+    let out = h.run("cache_get", json!({"key": "token"})).await.unwrap();
+    assert_eq!(out["value"], "mine");
+}
+
+#[tokio::test]
+async fn secrets_are_redacted_from_plugin_errors() {
+    let h = Hostile::new("");
+    let err = h.run("leak_secret", json!({})).await.unwrap_err();
+    let text = err.to_string();
+    assert!(!text.contains(TOKEN), "{text}");
+    assert!(text.contains("[REDACTED]"), "{text}");
+}
+
+#[test]
+fn secrets_are_redacted_from_plugin_logs_and_output() {
+    let env = Env::new();
+    let path = Hostile::write(&env, "hostile.toml", "");
+    let run = common::run_cli(
+        &["invoke", path.to_str().unwrap(), "leak_secret"],
+        &[("RUST_LOG", "debug")],
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        !run.stderr.contains(TOKEN) && !run.stdout.contains(TOKEN),
+        "{run:?}"
+    );
+    assert!(run.stderr.contains("the token is [REDACTED]"), "{run:?}");
+    assert!(run.stderr.contains("token=[REDACTED]"), "{run:?}");
+}
