@@ -244,20 +244,23 @@ impl ConfigSource {
 }
 
 /// A URL field must be http(s) with a host; plain http only to loopback,
-/// so credentials never cross a network in clear. Returns the host.
+/// so credentials never cross a network in clear. Returns the host. The
+/// messages never quote the value: a secret pasted into the wrong field
+/// must not be printed.
 pub fn check_url(text: &str) -> Result<String, String> {
-    let url = url::Url::parse(text).map_err(|e| format!("`{text}` is not a URL ({e})"))?;
+    let url = url::Url::parse(text)
+        .map_err(|e| format!("not a URL ({e}); expected e.g. https://api.zoom.us/"))?;
     let host = url
         .host_str()
-        .ok_or_else(|| format!("`{text}` has no host"))?
+        .ok_or("the URL has no host; expected e.g. https://api.zoom.us/")?
         .to_ascii_lowercase();
     match url.scheme() {
         "https" => Ok(host),
         "http" if is_loopback(&host) => Ok(host),
         "http" => Err(format!(
-            "`{text}` uses plain http to a host that is not loopback; use https"
+            "plain http to {host}, a host that is not loopback; use https"
         )),
-        other => Err(format!("`{text}`: scheme `{other}` is not http(s)")),
+        other => Err(format!("scheme `{other}` is not http(s)")),
     }
 }
 
@@ -270,15 +273,36 @@ pub fn is_loopback(host: &str) -> bool {
             .unwrap_or(false)
 }
 
-/// toml's errors span several lines with a source excerpt; keep the first
-/// line (which has the line and column) and the message.
+/// toml's error, on one line, without the quoted source snippet and without
+/// any string value it echoes (`invalid type: string "…"`): a value in the
+/// wrong place may be a secret.
 fn one_line(message: &str) -> String {
+    let message = hide_strings(message);
     let lines: Vec<&str> = message
         .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.contains('|') && !l.starts_with('^'))
         .collect();
     lines.join(": ")
+}
+
+fn hide_strings(message: &str) -> String {
+    let mut text = message.to_owned();
+    let mut from = 0;
+    while let Some(at) = text[from..].find("string \"") {
+        let open = from + at + "string ".len();
+        // The value is Debug-quoted: the first quote not escaped by a backslash closes it.
+        let mut escaped = false;
+        let close = text[open + 1..].char_indices().find_map(|(i, c)| {
+            let end = c == '"' && !escaped;
+            escaped = c == '\\' && !escaped;
+            end.then_some(open + 1 + i)
+        });
+        let Some(close) = close else { break };
+        text.replace_range(open..=close, "(value hidden)");
+        from = open;
+    }
+    text
 }
 
 #[cfg(test)]
@@ -293,6 +317,21 @@ mod tests {
         assert!(err.contains("line 2"), "{err}");
         assert!(err.contains("column"), "{err}");
         assert!(!err.contains('\n'), "{err}");
+    }
+
+    #[test]
+    fn values_in_the_wrong_place_are_not_echoed() {
+        let err = Resource::parse(
+            Path::new("r.toml"),
+            "plugin = \"zoom\"\ntimeout_secs = \"s3cr\\\"et\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(!err.contains("s3cr"), "{err}");
+        assert!(
+            err.contains("line 2") && err.contains("invalid type: string (value hidden), expected"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@ mod common;
 
 use common::{Env, SECRET_VAR};
 use serde_json::json;
+use zoom_sandbox::SandboxConfig;
 
 /// Exit 2, one clear line on stderr containing `needle`, nothing sent.
 fn assert_rejected(env: &Env, run: &common::Run, needle: &str) {
@@ -160,7 +161,7 @@ fn bad_resource_files() {
                 &format!("api_url = \"{}\"", env.sandbox.url()),
                 "api_url = \"http://api.zoom.us/\"",
             ),
-            "plain http to a host that is not loopback",
+            "`api_url`: plain http to api.zoom.us, a host that is not loopback; use https",
         ),
         (
             "not-wasm.toml",
@@ -341,4 +342,65 @@ fn actions_lists_the_nine_actions() {
     );
     assert!(run.stdout.contains("meeting_id: integer"), "{run:?}");
     assert!(env.sandbox.requests().is_empty());
+}
+
+#[test]
+fn test_call_reports_missing_scopes() {
+    let env = Env::with_config(SandboxConfig {
+        scopes: vec!["meeting:read:admin".into()],
+        ..SandboxConfig::default()
+    });
+    let run = env.cli(&["test", env.resource.to_str().unwrap()]);
+    assert_eq!(run.code, 1, "{run:?}");
+    let line = run.stderr.trim();
+    assert!(
+        line.starts_with(
+            "error: forbidden (Zoom 4711): Invalid access token, does not contain scopes:"
+        ),
+        "{run:?}"
+    );
+    assert!(
+        line.contains("user:read:admin"),
+        "names the scope to add: {run:?}"
+    );
+}
+
+#[test]
+fn dns_failure_names_the_host() {
+    let env = Env::new();
+    let path = env.write_resource(
+        "dns.toml",
+        &env.resource_toml("X", "")
+            .replace(&env.sandbox.url(), "https://zoom-sandbox.invalid/"),
+    );
+    let run = env.cli(&["test", path.to_str().unwrap()]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.contains("cannot reach zoom-sandbox.invalid"),
+        "{run:?}"
+    );
+    assert_eq!(run.stderr.trim().lines().count(), 1, "{run:?}");
+}
+
+#[test]
+fn tls_failure_names_the_host() {
+    let env = Env::new();
+    // The sandbox speaks plain HTTP: a TLS handshake with it fails.
+    let https = env.sandbox.url().replace("http://", "https://");
+    let path = env.write_resource(
+        "tls.toml",
+        &env.resource_toml("X", "")
+            .replace(&env.sandbox.url(), &https),
+    );
+    let run = env.cli(&["test", path.to_str().unwrap()]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("cannot reach 127.0.0.1"), "{run:?}");
+    assert!(
+        run.stderr.to_lowercase().contains("tls") || run.stderr.to_lowercase().contains("ssl"),
+        "{run:?}"
+    );
+    assert!(
+        env.sandbox.requests().is_empty(),
+        "no plain-text request got through"
+    );
 }

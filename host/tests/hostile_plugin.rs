@@ -7,6 +7,7 @@ mod common;
 use common::Env;
 use serde_json::{Value, json};
 use soar_host::{Error, Host, HostOptions, Resource};
+use zoom_sandbox::{Fault, Match};
 
 const TOKEN: &str = "hunter2-very-secret-token";
 
@@ -194,4 +195,62 @@ fn secrets_are_redacted_from_plugin_logs_and_output() {
     );
     assert!(run.stderr.contains("the token is [REDACTED]"), "{run:?}");
     assert!(run.stderr.contains("token=[REDACTED]"), "{run:?}");
+}
+
+#[tokio::test]
+async fn creates_are_never_retried_reads_are() {
+    let h = Hostile::new("");
+    let url = format!("{}v2/users/me/meetings", h.env.sandbox.url());
+    h.env
+        .sandbox
+        .inject(Fault::Status(503), Match::path("/v2/users/me/meetings"), 3);
+    let statuses = || -> Vec<u16> { h.env.sandbox.requests().iter().map(|r| r.status).collect() };
+    // A POST create, as the plugin marks it: one attempt, its 503 handed back.
+    let out = h
+        .run(
+            "egress",
+            json!({"url": url, "method": "POST", "idempotent": false}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(out["status"], 503);
+    assert_eq!(statuses(), [503]);
+    // A GET is retried: the two 503s left, then the sandbox's 401 (no token, but it got through).
+    let out = h.run("egress", json!({"url": url})).await.unwrap();
+    assert_eq!(out["status"], 401);
+    assert_eq!(statuses(), [503, 503, 503, 401]);
+}
+
+#[tokio::test]
+async fn redirects_are_handed_back_not_followed() {
+    let h = Hostile::new("");
+    // An allowed host (loopback) that redirects to the cloud metadata address.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        let (mut socket, _) = listener.accept().unwrap();
+        let _ = socket.read(&mut [0u8; 4096]);
+        let _ = socket.write_all(b"HTTP/1.1 302 Found\r\nLocation: http://169.254.169.254/latest/meta-data/\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+    });
+    let out = h
+        .run(
+            "egress",
+            json!({"url": format!("http://127.0.0.1:{port}/start")}),
+        )
+        .await
+        .unwrap();
+    // The plugin sees the 3xx itself: had the host followed it, the call would have failed to connect.
+    assert_eq!(out["status"], 302, "{out}");
+    assert_eq!(out["location"], "http://169.254.169.254/latest/meta-data/");
+    server.join().unwrap();
+    // Following it by hand is refused like any other host off the allow-list.
+    let err = h
+        .run(
+            "egress",
+            json!({"url": "http://169.254.169.254/latest/meta-data/"}),
+        )
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("Denied"), "{err}");
 }

@@ -256,3 +256,82 @@ async fn every_request_matches_zooms_published_api() {
         }
     }
 }
+
+#[tokio::test]
+async fn rate_limit_with_an_http_date_is_waited_out() {
+    let env = Env::new();
+    let host = host();
+    let resource = resource(&env);
+    let at = std::time::SystemTime::now() + Duration::from_secs(2);
+    env.sandbox.inject(
+        Fault::RateLimited {
+            retry_after: Some(httpdate::fmt_http_date(at)),
+            rate_limit_type: None,
+        },
+        Match::path("/v2/users/me"),
+        1,
+    );
+    let out = host
+        .invoke(&resource, "get_user", &json!({"user_id": "me"}))
+        .await
+        .expect("waited, then retried");
+    assert!(out.data["email"].is_string());
+    let api: Vec<u16> = env.api_requests().iter().map(|r| r.status).collect();
+    assert_eq!(api, [429, 200]);
+}
+
+#[tokio::test]
+async fn connection_resets_are_retried_for_reads_and_updates() {
+    let env = Env::new();
+    let host = host();
+    let resource = resource(&env);
+    env.sandbox
+        .inject(Fault::ResetConnection, Match::path("/v2/users/me"), 1);
+    let out = host
+        .invoke(&resource, "get_user", &json!({"user_id": "me"}))
+        .await
+        .expect("retried after the reset");
+    assert!(out.data["email"].is_string());
+    // 0: the sandbox recorded the request and dropped the connection unanswered.
+    let api: Vec<u16> = env.api_requests().iter().map(|r| r.status).collect();
+    assert_eq!(api, [0, 200]);
+
+    // Zoom's PATCH updates are idempotent too: the same body twice leaves the same meeting.
+    env.sandbox.clear_requests();
+    let id = env.sandbox.meeting_ids("me")[0];
+    env.sandbox
+        .inject(Fault::ResetConnection, Match::path("/v2/meetings/"), 1);
+    host.invoke(
+        &resource,
+        "update_meeting",
+        &json!({"meeting_id": id, "topic": "After reset"}),
+    )
+    .await
+    .expect("retried after the reset");
+    let api: Vec<u16> = env.api_requests().iter().map(|r| r.status).collect();
+    assert_eq!(api, [0, 204]);
+    assert_eq!(env.sandbox.meeting(id).unwrap()["topic"], "After reset");
+}
+
+#[tokio::test]
+async fn persistent_server_errors_give_up_after_bounded_attempts() {
+    let env = Env::new();
+    let host = host();
+    let resource = resource(&env);
+    env.sandbox
+        .inject(Fault::Status(502), Match::path("/v2/users/me"), 100);
+    let err = host
+        .invoke(&resource, "get_user", &json!({"user_id": "me"}))
+        .await
+        .unwrap_err();
+    let Error::Action { failure, .. } = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(failure.http_status, Some(502), "{err}");
+    assert!(failure.retryable(), "{err}");
+    assert_eq!(env.api_requests().len(), 4, "one try and three retries");
+    env.sandbox.clear_faults();
+    host.invoke(&resource, "get_user", &json!({"user_id": "me"}))
+        .await
+        .expect("the next call works");
+}

@@ -185,6 +185,20 @@ fn transport_error(error: &reqwest::Error, host: &str, what: &str) -> HttpError 
         source = cause.source();
     }
     let detail = causes.last().cloned().unwrap_or_else(|| error.to_string());
+    // rustls's own messages; say plainly that it is TLS (a wrong port, a proxy, a bad certificate).
+    const TLS: [&str; 6] = [
+        "received corrupt message",
+        "invalid peer certificate",
+        "received fatal alert",
+        "peer is incompatible",
+        "peer misbehaved",
+        "unexpected message",
+    ];
+    if TLS.iter().any(|m| detail.contains(m)) {
+        return HttpError::Connect(format!(
+            "cannot reach {host}: TLS handshake failed: {detail}"
+        ));
+    }
     HttpError::Connect(format!("cannot reach {host}: {detail}"))
 }
 
