@@ -180,6 +180,19 @@ async fn secrets_are_redacted_from_plugin_errors() {
     assert!(text.contains("[REDACTED]"), "{text}");
 }
 
+#[tokio::test]
+async fn secrets_are_redacted_from_plugin_results() {
+    let h = Hostile::new("");
+    let out = h
+        .run("leak_secret", json!({"in_result": true}))
+        .await
+        .unwrap();
+    let text = out.to_string();
+    assert!(!text.contains(TOKEN), "{text}");
+    assert_eq!(out["token"], "[REDACTED]");
+    assert_eq!(out["note"], "Bearer [REDACTED]");
+}
+
 #[test]
 fn secrets_are_redacted_from_plugin_logs_and_output() {
     let env = Env::new();
