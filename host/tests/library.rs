@@ -335,3 +335,30 @@ async fn persistent_server_errors_give_up_after_bounded_attempts() {
         .await
         .expect("the next call works");
 }
+
+#[tokio::test]
+async fn the_deadline_covers_the_token_fetch() {
+    let env = Env::new();
+    let host = host();
+    let path = env.write_resource(
+        "slow-token.toml",
+        &env.resource_toml("Slow", "")
+            .replace("timeout_secs = 20", "timeout_secs = 1"),
+    );
+    unsafe { std::env::set_var(SECRET_VAR, env.secret()) };
+    let resource = Resource::load(&path).unwrap();
+    env.sandbox
+        .inject(Fault::Hang, Match::path("/oauth/token"), 1);
+    let started = std::time::Instant::now();
+    let err = host
+        .invoke(&resource, "get_user", &json!({"user_id": "me"}))
+        .await
+        .unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let text = err.to_string();
+    assert!(
+        text.starts_with("timeout: ") && text.contains("POST 127.0.0.1/oauth/token"),
+        "{text}"
+    );
+    assert!(env.api_requests().is_empty(), "no API call without a token");
+}
