@@ -26,6 +26,15 @@ fn resource(env: &Env) -> Resource {
     Resource::load(&env.resource).expect("resource loads")
 }
 
+/// The sandbox's resource with a one-second deadline.
+fn impatient_resource(env: &Env) -> Resource {
+    let text = env
+        .resource_toml("Impatient", "")
+        .replace("timeout_secs = 20", "timeout_secs = 1");
+    env.write_resource("zoom-sandbox.toml", &text);
+    resource(env)
+}
+
 #[tokio::test]
 async fn one_token_serves_many_invocations() {
     let env = Env::new();
@@ -167,13 +176,7 @@ async fn server_errors_are_retried_for_idempotent_calls() {
 async fn hung_upstream_times_out_saying_what_it_waited_for() {
     let env = Env::new();
     let host = host();
-    let path = env.write_resource(
-        "slow.toml",
-        &env.resource_toml("Slow", "")
-            .replace("timeout_secs = 20", "timeout_secs = 1"),
-    );
-    unsafe { std::env::set_var(SECRET_VAR, env.secret()) };
-    let resource = Resource::load(&path).unwrap();
+    let resource = impatient_resource(&env);
     env.sandbox
         .inject(Fault::Hang, Match::path("/v2/users/me"), 1);
     let err = host
@@ -340,13 +343,7 @@ async fn persistent_server_errors_give_up_after_bounded_attempts() {
 async fn the_deadline_covers_the_token_fetch() {
     let env = Env::new();
     let host = host();
-    let path = env.write_resource(
-        "slow-token.toml",
-        &env.resource_toml("Slow", "")
-            .replace("timeout_secs = 20", "timeout_secs = 1"),
-    );
-    unsafe { std::env::set_var(SECRET_VAR, env.secret()) };
-    let resource = Resource::load(&path).unwrap();
+    let resource = impatient_resource(&env);
     env.sandbox
         .inject(Fault::Hang, Match::path("/oauth/token"), 1);
     let started = std::time::Instant::now();
