@@ -1,0 +1,366 @@
+//! The figures as markdown tables, each with its unit and what it measured,
+//! and the issue's goals judged against them.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use crate::Options;
+use crate::load::Load;
+use crate::processes::Runs;
+use crate::stats::{Samples, bytes, delta_us, ratio, ratio_of, time};
+
+pub struct Throughput {
+    pub concurrency: usize,
+    pub hosted: Load,
+    pub native: Load,
+}
+
+pub struct Cold {
+    pub name: &'static str,
+    pub what: &'static str,
+    pub runs: Runs,
+}
+
+pub struct Report {
+    quick: bool,
+    options: String,
+    pub first_hosted_call: Option<Duration>,
+    /// (hosted, native) at concurrency 1.
+    pub latency: Option<(Samples, Samples)>,
+    pub throughput: Vec<Throughput>,
+    pub peak_rss: Option<u64>,
+    pub cold: Vec<Cold>,
+    /// "Python 3.11.7 requests 2.34.2"
+    pub python: Option<String>,
+}
+
+/// One goal of the issue: what it asks, what was measured, whether it holds.
+struct Goal {
+    goal: &'static str,
+    target: &'static str,
+    measured: String,
+    met: Option<bool>,
+}
+
+impl Report {
+    pub fn new(options: &Options) -> Self {
+        Self {
+            quick: options.quick,
+            options: format!(
+                "{} per-action calls per path, {} s per throughput run and path, \
+                 {} runs per process kind ({} with an empty cache)",
+                options.samples, options.seconds, options.runs, options.cold_runs
+            ),
+            first_hosted_call: None,
+            latency: None,
+            throughput: Vec::new(),
+            peak_rss: None,
+            cold: Vec::new(),
+            python: None,
+        }
+    }
+
+    pub fn markdown(&self) -> String {
+        let mut out = String::new();
+        self.header(&mut out);
+        self.per_action(&mut out);
+        self.throughput(&mut out);
+        self.memory(&mut out);
+        self.cold_start(&mut out);
+        self.goals(&mut out);
+        out
+    }
+
+    fn header(&self, out: &mut String) {
+        let profile = std::path::Path::new(env!("CARGO_BIN_EXE_soar-host"))
+            .parent()
+            .and_then(|d| d.file_name())
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+        let _ = writeln!(
+            out,
+            "\n## soar-host benchmark: Zoom `get_user` against the in-process sandbox\n"
+        );
+        if self.quick {
+            let _ = writeln!(
+                out,
+                "**Quick mode** (`cargo test`): a handful of iterations on a `{profile}` build. \
+                 These figures prove the benchmark runs; they measure nothing. \
+                 Run `cargo bench -p soar-host --bench bench` for the real figures.\n"
+            );
+        }
+        let _ = writeln!(
+            out,
+            "Machine: {cores} cores, {}; build profile `{profile}`; {}.\n",
+            cpu_model(),
+            self.options
+        );
+        let _ = writeln!(
+            out,
+            "Every call is `get_user` for `me` against the Zoom sandbox on 127.0.0.1, served by \
+             one thread of this process. **Hosted**: `Host::invoke(resource, \"get_user\", \
+             {{\"user_id\": \"me\"}})` — params checked against the manifest, config resolved, \
+             a fresh wasmtime `Store` and instance of the Zoom component, the plugin's request \
+             through the host's `http` import, its JSON result parsed and redacted. **Native**: \
+             a Rust function making the same `GET /v2/users/me` with a client from the host's \
+             own `http::client()`, its answer parsed as JSON. Both keep their token (the host in \
+             its per-resource cache, the native function in a field), so a warm call is one \
+             HTTP request.\n"
+        );
+    }
+
+    fn per_action(&self, out: &mut String) {
+        let Some((hosted, native)) = &self.latency else {
+            return;
+        };
+        let _ = writeln!(
+            out,
+            "### Per-action overhead (concurrency 1, {} calls per path, interleaved)\n",
+            hosted.len()
+        );
+        let _ = writeln!(out, "| path | median | p99 | what it measured |");
+        let _ = writeln!(out, "| --- | --- | --- | --- |");
+        let _ = writeln!(
+            out,
+            "| hosted | {} | {} | wall time of one warm `Host::invoke` |",
+            time(hosted.median()),
+            time(hosted.p99())
+        );
+        let _ = writeln!(
+            out,
+            "| native | {} | {} | wall time of one warm native call |",
+            time(native.median()),
+            time(native.p99())
+        );
+        let _ = writeln!(
+            out,
+            "| hosted − native | {} | {} | latency the host adds to one call |",
+            delta_us(hosted.median(), native.median()),
+            delta_us(hosted.p99(), native.p99())
+        );
+        let _ = writeln!(
+            out,
+            "| hosted ÷ native | {} | {} | ratio of the two |",
+            ratio_of(hosted.median(), native.median()),
+            ratio_of(hosted.p99(), native.p99())
+        );
+        if let Some(first) = self.first_hosted_call {
+            let _ = writeln!(
+                out,
+                "| first hosted call | {} | | a new `Host`, empty disk cache: compiling the \
+                 component, describe, token request, the call |",
+                time(first)
+            );
+        }
+        out.push('\n');
+    }
+
+    fn throughput(&self, out: &mut String) {
+        if self.throughput.is_empty() {
+            return;
+        }
+        let _ = writeln!(
+            out,
+            "### Throughput (tasks each calling in a loop on a 2-worker tokio runtime)\n"
+        );
+        let _ = writeln!(
+            out,
+            "| concurrency | hosted | native | hosted ÷ native | hosted latency median / p99 | native latency median / p99 |"
+        );
+        let _ = writeln!(out, "| --- | --- | --- | --- | --- | --- |");
+        for t in &self.throughput {
+            let _ = writeln!(
+                out,
+                "| {} | {:.0} calls/s | {:.0} calls/s | {} | {} / {} | {} / {} |",
+                t.concurrency,
+                t.hosted.per_sec(),
+                t.native.per_sec(),
+                ratio(t.hosted.per_sec(), t.native.per_sec()),
+                time(t.hosted.latency.median()),
+                time(t.hosted.latency.p99()),
+                time(t.native.latency.median()),
+                time(t.native.latency.p99()),
+            );
+        }
+        out.push('\n');
+    }
+
+    fn memory(&self, out: &mut String) {
+        let top = self.throughput.iter().max_by_key(|t| t.concurrency);
+        let _ = writeln!(out, "### Memory (resident set of the benchmark process)\n");
+        let _ = writeln!(out, "| figure | value | what it measured |");
+        let _ = writeln!(out, "| --- | --- | --- |");
+        let _ = writeln!(
+            out,
+            "| peak resident memory | {} | VmHWM over the whole in-process run: host, \
+             native client, the sandbox |",
+            self.peak_rss.map_or("n/a".into(), bytes)
+        );
+        if let Some(t) = top {
+            let c = t.concurrency as u64;
+            for (name, load) in [("hosted", &t.hosted), ("native", &t.native)] {
+                let _ = writeln!(
+                    out,
+                    "| per concurrent {name} call | {} | (peak RSS during the first {c}-task \
+                     {name} run − RSS before it) ÷ {c}; {} in all, the sandbox's side included |",
+                    load.rss_added.map_or("n/a".into(), |b| bytes(b / c)),
+                    load.rss_added.map_or("n/a".into(), bytes),
+                );
+            }
+        }
+        out.push('\n');
+    }
+
+    fn cold_start(&self, out: &mut String) {
+        if self.cold.is_empty() {
+            return;
+        }
+        let native = self.native_process().map(|r| r.wall.median());
+        let _ = writeln!(
+            out,
+            "### Cold start: one `get_user` as a fresh process (token request + GET /v2/users/me)\n"
+        );
+        let _ = writeln!(
+            out,
+            "| process | runs | wall median | wall p99 | CPU median | wall ÷ native | what it ran |"
+        );
+        let _ = writeln!(out, "| --- | --- | --- | --- | --- | --- | --- |");
+        for c in &self.cold {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} | {} |",
+                c.name,
+                c.runs.wall.len(),
+                time(c.runs.wall.median()),
+                time(c.runs.wall.p99()),
+                c.runs
+                    .cpu
+                    .as_ref()
+                    .map_or("n/a".into(), |s| time(s.median())),
+                native.map_or("n/a".into(), |n| ratio_of(c.runs.wall.median(), n)),
+                c.what,
+            );
+        }
+        if let Some(python) = &self.python {
+            let _ = writeln!(
+                out,
+                "\nWall time is from spawn to exit, output captured; CPU is user + system time \
+                 (`wait4`). Python: {python}, the interpreter run directly, not through a shim."
+            );
+        }
+        out.push('\n');
+    }
+
+    fn goals(&self, out: &mut String) {
+        let mut goals = Vec::new();
+        if let Some(t) = self.throughput.iter().max_by_key(|t| t.concurrency) {
+            let r = t.hosted.per_sec() / t.native.per_sec();
+            goals.push(Goal {
+                goal: "hosted get_user at concurrency 64",
+                target: "within 10% of native",
+                measured: format!("{:.1}% of native throughput", r * 100.0),
+                met: Some(r >= 0.9),
+            });
+        }
+        if let Some((hosted, native)) = &self.latency {
+            let added = hosted.median().as_secs_f64() - native.median().as_secs_f64();
+            goals.push(Goal {
+                goal: "latency added at concurrency 1",
+                target: "under 100 µs",
+                measured: format!("{} (median)", delta_us(hosted.median(), native.median())),
+                met: Some(added < 100e-6),
+            });
+        }
+        if let (Some(cli), Some(native)) = (self.warm_cli(), self.native_process()) {
+            let (cli, native) = (cli.wall.median(), native.wall.median());
+            goals.push(Goal {
+                goal: "`soar-host invoke`, warm cache, vs native process",
+                target: "within 2×",
+                measured: format!(
+                    "{} ({} vs {})",
+                    ratio_of(cli, native),
+                    time(cli),
+                    time(native)
+                ),
+                met: Some(cli.as_secs_f64() <= 2.0 * native.as_secs_f64()),
+            });
+            goals.push(Goal {
+                goal: "`soar-host invoke`, warm cache",
+                target: "well under 25 ms",
+                measured: time(cli),
+                met: Some(cli < Duration::from_millis(25)),
+            });
+        }
+        if let (Some(cli), Some(python)) = (self.warm_cli(), self.python_process()) {
+            let times = python.wall.median().as_secs_f64() / cli.wall.median().as_secs_f64();
+            goals.push(Goal {
+                goal: "`soar-host invoke`, warm cache, vs the Python peer",
+                target: "at least 25× faster",
+                measured: format!("{times:.1}× faster"),
+                met: Some(times >= 25.0),
+            });
+        }
+        if let Some(t) = self.throughput.iter().max_by_key(|t| t.concurrency)
+            && let Some(added) = t.hosted.rss_added
+        {
+            let per = added / t.concurrency as u64;
+            goals.push(Goal {
+                goal: "memory per concurrent invocation",
+                target: "under 2 MiB",
+                measured: bytes(per),
+                met: Some(per < 2 << 20),
+            });
+        }
+        let _ = writeln!(out, "### Goals\n");
+        let _ = writeln!(out, "| goal | target | measured | verdict |");
+        let _ = writeln!(out, "| --- | --- | --- | --- |");
+        for g in goals {
+            let verdict = match g.met {
+                _ if self.quick => "not judged (quick mode)",
+                Some(true) => "met",
+                Some(false) => "**missed**",
+                None => "n/a",
+            };
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} |",
+                g.goal, g.target, g.measured, verdict
+            );
+        }
+        out.push('\n');
+    }
+
+    fn warm_cli(&self) -> Option<&Runs> {
+        self.cold
+            .iter()
+            .find(|c| c.name.contains("warm"))
+            .map(|c| &c.runs)
+    }
+
+    fn native_process(&self) -> Option<&Runs> {
+        self.cold
+            .iter()
+            .find(|c| c.name.starts_with("native"))
+            .map(|c| &c.runs)
+    }
+
+    fn python_process(&self) -> Option<&Runs> {
+        self.cold
+            .iter()
+            .find(|c| c.name.starts_with("Python"))
+            .map(|c| &c.runs)
+    }
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, m)| m.trim().to_owned())
+        })
+        .unwrap_or_else(|| std::env::consts::ARCH.to_owned())
+}
