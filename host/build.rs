@@ -11,6 +11,8 @@ use std::env;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use sha2::Digest as _;
+
 const TARGET: &str = "wasm32-wasip2";
 
 /// (package, its directory, the file name it is copied to in OUT_DIR)
@@ -67,6 +69,13 @@ fn main() {
             .join(format!("{}.wasm", package.replace('-', "_")));
         std::fs::copy(&built, out_dir.join(file))
             .unwrap_or_else(|e| panic!("cannot copy {}: {e}", built.display()));
+        // Its SHA-256, the key of its compiled form in the host's caches:
+        // hashing it here spares every process that starts the host.
+        let wasm = std::fs::read(&built)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", built.display()));
+        let digest: [u8; 32] = sha2::Sha256::digest(&wasm).into();
+        std::fs::write(out_dir.join(format!("{file}.sha256")), digest)
+            .unwrap_or_else(|e| panic!("cannot write the digest of {file}: {e}"));
     }
     println!(
         "cargo:rustc-env=SOAR_HOSTILE_PLUGIN={}",

@@ -19,6 +19,7 @@ use crate::params;
 use crate::plugins;
 use crate::redact::Redactor;
 use crate::resource::{ResolvedConfig, Resource};
+pub use crate::runtime::Allocation;
 use crate::runtime::bindings::{ActionError, ConfigValue, ErrorKind};
 use crate::runtime::state::InvocationState;
 use crate::runtime::{Answer, Call, CallFailure, Plugin, Runtime};
@@ -61,13 +62,21 @@ pub struct TestOutcome {
 }
 
 impl Host {
+    /// A host for many calls: instances come from a pool reserved now.
     pub fn new(options: HostOptions) -> Result<Self> {
-        let runtime = Runtime::new(options.cache_dir, !options.no_disk_cache).map_err(|e| {
-            Error::Internal {
-                plugin: "-".into(),
-                message: format!("cannot start the WebAssembly runtime: {e:#}"),
-            }
-        })?;
+        Self::with_allocation(options, Allocation::Pooled)
+    }
+
+    /// `Allocation::OnDemand` suits a process that makes a call or two and
+    /// exits, such as the CLI.
+    pub fn with_allocation(options: HostOptions, allocation: Allocation) -> Result<Self> {
+        let runtime =
+            Runtime::new(options.cache_dir, !options.no_disk_cache, allocation).map_err(|e| {
+                Error::Internal {
+                    plugin: "-".into(),
+                    message: format!("cannot start the WebAssembly runtime: {e:#}"),
+                }
+            })?;
         Ok(Self {
             runtime,
             cache: Arc::new(SharedCache::default()),
@@ -82,10 +91,11 @@ impl Host {
             message,
         };
         let source = plugins::resolve(reference, base_dir).map_err(plugin_err)?;
-        self.runtime
-            .load(&source.wasm)
-            .await
-            .map_err(|m| plugin_err(format!("{}: {m}", source.origin)))
+        let loaded = match source.digest {
+            Some(digest) => self.runtime.load_hashed(digest, &source.wasm).await,
+            None => self.runtime.load(&source.wasm).await,
+        };
+        loaded.map_err(|m| plugin_err(format!("{}: {m}", source.origin)))
     }
 
     pub async fn manifest(&self, resource: &Resource) -> Result<Manifest> {
@@ -111,11 +121,13 @@ impl Host {
         let call = Call::Test {
             config: wit_config(&config),
         };
-        let (answer, http_requests) = self.run(&plugin, resource, &config, deadline, call).await?;
+        let redactor = Redactor::new(&config.secrets);
+        let (answer, http_requests) = self
+            .run(&plugin, resource, &config, &redactor, deadline, call)
+            .await?;
         let Answer::Test(result) = answer else {
             unreachable!("a test call answers with a test report")
         };
-        let redactor = Redactor::new(&config.secrets);
         match result {
             Ok(report) => Ok(TestOutcome {
                 summary: redactor.redact(&report.summary),
@@ -161,11 +173,13 @@ impl Host {
             config: wit_config(&config),
             params: Value::Object(checked).to_string(),
         };
-        let (answer, http_requests) = self.run(&plugin, resource, &config, deadline, call).await?;
+        let redactor = Redactor::new(&config.secrets);
+        let (answer, http_requests) = self
+            .run(&plugin, resource, &config, &redactor, deadline, call)
+            .await?;
         let Answer::Invoke(result) = answer else {
             unreachable!("an invoke call answers with a result")
         };
-        let redactor = Redactor::new(&config.secrets);
         match result {
             Ok(text) if text.len() > MAX_RESULT_BYTES => Err(Error::Internal {
                 plugin: manifest.name.clone(),
@@ -196,10 +210,10 @@ impl Host {
         plugin: &Plugin,
         resource: &Resource,
         config: &ResolvedConfig,
+        redactor: &Redactor,
         deadline: Deadline,
         call: Call,
     ) -> Result<(Answer, u32)> {
-        let redactor = Redactor::new(&config.secrets);
         let state = InvocationState::new(
             resource.memory_limit_bytes,
             HttpGrant::new(self.client.clone(), config.allowed_hosts.clone(), deadline),

@@ -19,6 +19,6 @@ pub mod resource;
 pub mod runtime;
 
 pub use error::{Error, ErrorClass};
-pub use host::{Host, HostOptions, Invocation, TestOutcome};
+pub use host::{Allocation, Host, HostOptions, Invocation, TestOutcome};
 pub use manifest::Manifest;
 pub use resource::Resource;

@@ -1,12 +1,12 @@
 //! A plugin's manifest on the host side: what `actions --json` prints and
 //! what params and config are checked against.
 
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
 use crate::runtime::bindings as wit;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Manifest {
     pub name: String,
     pub title: String,
@@ -16,7 +16,7 @@ pub struct Manifest {
     pub actions: Vec<Action>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ValueType {
     String,
@@ -28,27 +28,31 @@ pub enum ValueType {
     Any,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ConfigField {
     pub name: String,
     pub description: String,
     #[serde(rename = "type")]
     pub value_type: ValueType,
     pub required: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        default,
+        deserialize_with = "present"
+    )]
     pub default: Option<Value>,
     pub secret: bool,
     pub url: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ActionKind {
     Enrichment,
     Containment,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Action {
     pub name: String,
     pub title: String,
@@ -59,17 +63,28 @@ pub struct Action {
     pub idempotent: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Param {
     pub name: String,
     pub description: String,
     #[serde(rename = "type")]
     pub value_type: ValueType,
     pub required: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        default,
+        deserialize_with = "present"
+    )]
     pub default: Option<Value>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub allowed: Vec<Value>,
+}
+
+/// A field that is present is `Some`, even when it is `null` (a default of
+/// `null`); only a missing one is `None`. (The manifest is read back from the
+/// compile cache, and must come back as it was.)
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
 }
 
 impl Manifest {

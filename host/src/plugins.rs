@@ -6,16 +6,20 @@
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
-/// Plugins compiled into the binary by the build script: (name, component).
-pub const BUILTIN: &[(&str, &[u8])] = &[(
+/// Plugins compiled into the binary by the build script: (name, component,
+/// its SHA-256 as the build script computed it).
+pub const BUILTIN: &[(&str, &[u8], &[u8; 32])] = &[(
     "zoom",
     include_bytes!(concat!(env!("OUT_DIR"), "/zoom.wasm")),
+    include_bytes!(concat!(env!("OUT_DIR"), "/zoom.wasm.sha256")),
 )];
 
 pub struct PluginSource {
     /// Where it came from, for messages: a path or `builtin:NAME`.
     pub origin: String,
     pub wasm: Cow<'static, [u8]>,
+    /// The SHA-256 of `wasm` when it is already known (built-in plugins).
+    pub digest: Option<[u8; 32]>,
 }
 
 /// Resolve `reference` (relative paths against `base_dir`).
@@ -40,13 +44,14 @@ pub fn resolve(reference: &str, base_dir: &Path) -> Result<PluginSource, String>
             return read(&path);
         }
     }
-    if let Some((name, wasm)) = BUILTIN.iter().find(|(name, _)| *name == reference) {
+    if let Some((name, wasm, digest)) = BUILTIN.iter().find(|(name, ..)| *name == reference) {
         return Ok(PluginSource {
             origin: format!("builtin:{name}"),
             wasm: Cow::Borrowed(wasm),
+            digest: Some(**digest),
         });
     }
-    let builtin: Vec<&str> = BUILTIN.iter().map(|(n, _)| *n).collect();
+    let builtin: Vec<&str> = BUILTIN.iter().map(|(n, ..)| *n).collect();
     Err(format!(
         "no plugin named `{reference}`: not built in ({}), and no {file} in $SOAR_PLUGIN_PATH or plugins/ beside soar-host",
         builtin.join(", ")
@@ -57,13 +62,18 @@ fn search_dirs() -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = std::env::var_os("SOAR_PLUGIN_PATH")
         .map(|p| std::env::split_paths(&p).collect())
         .unwrap_or_default();
-    if let Some(exe_dir) = std::env::current_exe()
-        .ok()
-        .and_then(|e| e.parent().map(Path::to_path_buf))
-    {
-        dirs.push(exe_dir.join("plugins"));
+    if let Some(plugins) = beside_exe() {
+        dirs.push(plugins.to_path_buf());
     }
     dirs
+}
+
+/// `plugins/` beside the running binary, looked up once: the binary does not
+/// move, and asking the kernel on every call cost an invocation microseconds.
+fn beside_exe() -> Option<&'static Path> {
+    static DIR: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| Some(std::env::current_exe().ok()?.parent()?.join("plugins")))
+        .as_deref()
 }
 
 fn read(path: &Path) -> Result<PluginSource, String> {
@@ -72,5 +82,6 @@ fn read(path: &Path) -> Result<PluginSource, String> {
     Ok(PluginSource {
         origin: path.display().to_string(),
         wasm: Cow::Owned(wasm),
+        digest: None,
     })
 }

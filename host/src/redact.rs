@@ -41,13 +41,23 @@ impl Redactor {
     }
 
     pub fn redact(&self, text: &str) -> String {
+        self.masked(text).unwrap_or_else(|| text.to_owned())
+    }
+
+    /// `text` with every secret masked, or `None` when it holds none (most
+    /// texts: then nothing is copied).
+    fn masked(&self, text: &str) -> Option<String> {
+        let first = self
+            .needles
+            .iter()
+            .position(|n| text.contains(n.as_str()))?;
         let mut out = text.to_owned();
-        for needle in &self.needles {
+        for needle in &self.needles[first..] {
             if out.contains(needle.as_str()) {
                 out = out.replace(needle.as_str(), MASK);
             }
         }
-        out
+        Some(out)
     }
 
     /// Redact every string inside a JSON value.
@@ -57,9 +67,8 @@ impl Redactor {
         }
         match value {
             serde_json::Value::String(s) => {
-                let r = self.redact(s);
-                if r != *s {
-                    *s = r;
+                if let Some(masked) = self.masked(s) {
+                    *s = masked;
                 }
             }
             serde_json::Value::Array(items) => items.iter_mut().for_each(|v| self.redact_json(v)),

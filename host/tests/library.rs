@@ -359,3 +359,65 @@ async fn the_deadline_covers_the_token_fetch() {
     );
     assert!(env.api_requests().is_empty(), "no API call without a token");
 }
+
+/// A warm start takes the manifest from beside the compiled component
+/// instead of asking the component again; a damaged one is asked again and
+/// rewritten.
+#[tokio::test]
+async fn a_warm_start_reads_the_manifest_from_the_compile_cache() {
+    let env = Env::new();
+    let resource = resource(&env);
+    let cache = tempfile::tempdir().expect("a cache directory");
+    let host = || {
+        Host::new(HostOptions {
+            cache_dir: Some(cache.path().to_path_buf()),
+            no_disk_cache: false,
+        })
+        .expect("host starts")
+    };
+    let described = host().manifest(&resource).await.expect("manifest");
+    let files: Vec<_> = walk(cache.path())
+        .into_iter()
+        .filter(|p| p.to_string_lossy().ends_with(".manifest.json"))
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let file = &files[0];
+    let stored: Value = serde_json::from_slice(&std::fs::read(file).unwrap()).unwrap();
+    assert_eq!(stored, serde_json::to_value(&described).unwrap());
+
+    // What the file says is what a new host reports: it was read, not asked.
+    let mut edited = stored.clone();
+    edited["title"] = json!("Zoom (from the cache)");
+    std::fs::write(file, edited.to_string()).unwrap();
+    let warm = host().manifest(&resource).await.expect("manifest");
+    assert_eq!(warm.title, "Zoom (from the cache)");
+
+    // A damaged file: the component is asked again and the file rewritten.
+    std::fs::write(file, "{\"name\": ").unwrap();
+    let again = host().manifest(&resource).await.expect("manifest");
+    assert_eq!(
+        serde_json::to_value(&again).unwrap(),
+        serde_json::to_value(&described).unwrap()
+    );
+    let rewritten: Value = serde_json::from_slice(&std::fs::read(file).unwrap()).unwrap();
+    assert_eq!(rewritten, stored);
+    // And actions still run.
+    let out = host()
+        .invoke(&resource, "get_user", &json!({"user_id": "me"}))
+        .await
+        .expect("get_user");
+    assert!(out.data["email"].is_string());
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(walk(&path));
+        } else {
+            found.push(path);
+        }
+    }
+    found
+}

@@ -2,14 +2,16 @@
 //! again. Keyed by the component's SHA-256 and the engine's compatibility
 //! hash; loaded only from a directory the host itself created, owned by this
 //! user and closed to others, because deserialising native code trusts it.
+//! Beside each component, the manifest its `describe()` returned.
 
 use std::fs;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
 use wasmtime::Engine;
 use wasmtime::component::Component;
+
+use crate::manifest::Manifest;
 
 pub struct CompileCache {
     dir: PathBuf,
@@ -40,8 +42,9 @@ impl CompileCache {
         }
     }
 
-    fn path_for(&self, engine: &Engine, wasm: &[u8]) -> PathBuf {
-        let digest = Sha256::digest(wasm);
+    /// `digest`: the component's SHA-256, which the runtime has already
+    /// computed (hashing it again cost a CLI run ~0.2 ms).
+    fn path_for(&self, engine: &Engine, digest: &[u8; 32]) -> PathBuf {
         let mut engine_hash = std::collections::hash_map::DefaultHasher::new();
         engine
             .precompile_compatibility_hash()
@@ -55,8 +58,8 @@ impl CompileCache {
         self.dir.join(name)
     }
 
-    pub fn load(&self, engine: &Engine, wasm: &[u8]) -> Option<Component> {
-        let path = self.path_for(engine, wasm);
+    pub fn load(&self, engine: &Engine, digest: &[u8; 32]) -> Option<Component> {
+        let path = self.path_for(engine, digest);
         if !path.exists() {
             return None;
         }
@@ -73,25 +76,58 @@ impl CompileCache {
         }
     }
 
-    pub fn store(&self, engine: &Engine, wasm: &[u8], component: &Component) {
-        let path = self.path_for(engine, wasm);
+    pub fn store(&self, engine: &Engine, digest: &[u8; 32], component: &Component) {
+        let path = self.path_for(engine, digest);
         let result = component
             .serialize()
             .map_err(|e| e.to_string())
-            .and_then(|bytes| {
-                // Write then rename, so a reader never sees half a file.
-                let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-                fs::write(&tmp, bytes)
-                    .and_then(|()| fs::rename(&tmp, &path))
-                    .map_err(|e| {
-                        let _ = fs::remove_file(&tmp);
-                        e.to_string()
-                    })
-            });
+            .and_then(|bytes| write_atomically(&path, &bytes));
         if let Err(e) = result {
             tracing::debug!("could not cache {}: {e}", path.display());
         }
     }
+
+    /// The manifest the component's `describe()` returned, kept beside the
+    /// compiled component so that a warm start need not instantiate the
+    /// component to ask again. `None` when absent or unreadable.
+    pub fn load_manifest(&self, engine: &Engine, digest: &[u8; 32]) -> Option<Manifest> {
+        let path = self.manifest_path(engine, digest);
+        let bytes = fs::read(&path).ok()?;
+        match serde_json::from_slice(&bytes) {
+            Ok(manifest) => Some(manifest),
+            Err(e) => {
+                tracing::debug!("ignoring cached {}: {e}", path.display());
+                let _ = fs::remove_file(&path);
+                None
+            }
+        }
+    }
+
+    pub fn store_manifest(&self, engine: &Engine, digest: &[u8; 32], manifest: &Manifest) {
+        let path = self.manifest_path(engine, digest);
+        let result = serde_json::to_vec(manifest)
+            .map_err(|e| e.to_string())
+            .and_then(|bytes| write_atomically(&path, &bytes));
+        if let Err(e) = result {
+            tracing::debug!("could not cache {}: {e}", path.display());
+        }
+    }
+
+    fn manifest_path(&self, engine: &Engine, digest: &[u8; 32]) -> PathBuf {
+        self.path_for(engine, digest)
+            .with_extension("manifest.json")
+    }
+}
+
+/// Write then rename, so a reader never sees half a file.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    fs::write(&tmp, bytes)
+        .and_then(|()| fs::rename(&tmp, path))
+        .map_err(|e| {
+            let _ = fs::remove_file(&tmp);
+            e.to_string()
+        })
 }
 
 fn prepare(dir: &Path) -> Result<(), String> {

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, HasSelf, Linker};
-use wasmtime::{Config, Engine, Store, Trap};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap};
 
 use bindings::{ActionError, ConfigValue, Integration, IntegrationPre, TestReport, WitManifest};
 use compile_cache::CompileCache;
@@ -29,6 +29,8 @@ use crate::manifest::Manifest;
 const EPOCH_TICK: Duration = Duration::from_millis(10);
 /// Budget for a plugin to describe itself.
 const MANIFEST_BUDGET: Duration = Duration::from_secs(10);
+/// Invocations that can run at once with pooled instances.
+pub const POOL_INVOCATIONS: u32 = 256;
 
 /// A compiled plugin, ready to instantiate.
 pub struct Plugin {
@@ -64,8 +66,24 @@ pub enum CallFailure {
     Trap(String),
 }
 
+/// How instances get their memory, tables and fiber stacks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Allocation {
+    /// From a pool reserved when the runtime starts, so that an invocation
+    /// takes a warm slot instead of mapping and unmapping its own. For hosts
+    /// that make many calls: at most [`POOL_INVOCATIONS`] run at once, the
+    /// others wait for a slot (within their deadline).
+    #[default]
+    Pooled,
+    /// Mapped for each call. For a process that makes a call or two and
+    /// exits (the CLI): reserving the pool costs more than it saves.
+    OnDemand,
+}
+
 pub struct Runtime {
     engine: Engine,
+    /// With a pool: one permit per slot.
+    slots: Option<tokio::sync::Semaphore>,
     linker: Linker<InvocationState>,
     disk_cache: Option<CompileCache>,
     plugins: Mutex<HashMap<[u8; 32], Arc<Plugin>>>,
@@ -75,15 +93,13 @@ pub struct Runtime {
 impl Runtime {
     /// `cache_dir`: where compiled components are kept; `None` picks the
     /// user's cache directory; caching is skipped when `disk_cache` is false.
-    pub fn new(cache_dir: Option<PathBuf>, disk_cache: bool) -> anyhow::Result<Self> {
-        let mut config = Config::new();
-        config.epoch_interruption(true);
-        config.wasm_component_model(true);
-        let engine = Engine::new(&config)?;
-        let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-        Integration::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)?;
-
+    pub fn new(
+        cache_dir: Option<PathBuf>,
+        disk_cache: bool,
+        allocation: Allocation,
+    ) -> anyhow::Result<Self> {
+        let (engine, pooled) = engine(allocation)?;
+        let linker = linker(&engine)?;
         let ticker_stop = Arc::new(AtomicBool::new(false));
         {
             let engine = engine.clone();
@@ -99,6 +115,7 @@ impl Runtime {
         }
         Ok(Self {
             engine,
+            slots: pooled.then(|| tokio::sync::Semaphore::new(POOL_INVOCATIONS as usize)),
             linker,
             disk_cache: if disk_cache {
                 CompileCache::open(cache_dir)
@@ -112,16 +129,24 @@ impl Runtime {
 
     /// Compile (or fetch from a cache) a component and read its manifest.
     pub async fn load(&self, wasm: &[u8]) -> Result<Arc<Plugin>, String> {
-        let key: [u8; 32] = Sha256::digest(wasm).into();
+        self.load_hashed(Sha256::digest(wasm).into(), wasm).await
+    }
+
+    /// [`Runtime::load`] when the SHA-256 of `wasm` is known (the build
+    /// script hashes the built-in plugins): hashing 300 KB cost more than
+    /// all the rest of a warm invocation.
+    pub async fn load_hashed(&self, key: [u8; 32], wasm: &[u8]) -> Result<Arc<Plugin>, String> {
         if let Some(plugin) = self.plugins.lock().ok().and_then(|p| p.get(&key).cloned()) {
             return Ok(plugin);
         }
-        let component = match self
-            .disk_cache
-            .as_ref()
-            .and_then(|c| c.load(&self.engine, wasm))
-        {
-            Some(component) => component,
+        // From the disk cache: the compiled component and, beside it, its
+        // manifest; or compiled now.
+        let cached = self.disk_cache.as_ref().and_then(|cache| {
+            let component = cache.load(&self.engine, &key)?;
+            Some((component, cache.load_manifest(&self.engine, &key)))
+        });
+        let (component, manifest) = match cached {
+            Some(cached) => cached,
             None => {
                 if !wasm.starts_with(b"\0asm") {
                     return Err("not a WebAssembly file".into());
@@ -130,9 +155,9 @@ impl Runtime {
                     format!("not a WebAssembly component this host can load: {e:#}")
                 })?;
                 if let Some(cache) = &self.disk_cache {
-                    cache.store(&self.engine, wasm, &component);
+                    cache.store(&self.engine, &key, &component);
                 }
-                component
+                (component, None)
             }
         };
         let pre = self
@@ -153,30 +178,37 @@ impl Runtime {
             },
             pre,
         };
-        let state = InvocationState::detached(Deadline::after(MANIFEST_BUDGET));
-        let (answer, state) = self
-            .call(
-                &plugin,
-                state,
-                Deadline::after(MANIFEST_BUDGET),
-                Call::Manifest,
-            )
-            .await;
-        let manifest = match answer {
-            Ok(Answer::Manifest(m)) => Manifest::from_wit(m)?,
-            Ok(_) => unreachable!("a manifest call answers with a manifest"),
-            Err(CallFailure::Timeout) => return Err("describe() did not return in time".into()),
-            Err(CallFailure::Trap(t)) => {
-                let output = state.captured_output();
-                return Err(format!("describe() failed: {t}{}", suffix(&output)));
+        plugin.manifest = match manifest {
+            Some(manifest) => manifest,
+            None => {
+                let manifest = self.describe(&plugin).await?;
+                if let Some(cache) = &self.disk_cache {
+                    cache.store_manifest(&self.engine, &key, &manifest);
+                }
+                manifest
             }
         };
-        plugin.manifest = manifest;
         let plugin = Arc::new(plugin);
         if let Ok(mut plugins) = self.plugins.lock() {
             plugins.insert(key, Arc::clone(&plugin));
         }
         Ok(plugin)
+    }
+
+    /// Ask the plugin for its manifest, in a store granting nothing.
+    async fn describe(&self, plugin: &Plugin) -> Result<Manifest, String> {
+        let deadline = Deadline::after(MANIFEST_BUDGET);
+        let state = InvocationState::detached(deadline);
+        let (answer, state) = self.call(plugin, state, deadline, Call::Manifest).await;
+        match answer {
+            Ok(Answer::Manifest(m)) => Manifest::from_wit(m),
+            Ok(_) => unreachable!("a manifest call answers with a manifest"),
+            Err(CallFailure::Timeout) => Err("describe() did not return in time".into()),
+            Err(CallFailure::Trap(t)) => {
+                let output = state.captured_output();
+                Err(format!("describe() failed: {t}{}", suffix(&output)))
+            }
+        }
     }
 
     /// Run one call in a fresh store. The state comes back whatever happened,
@@ -188,6 +220,16 @@ impl Runtime {
         deadline: Deadline,
         call: Call,
     ) -> (Result<Answer, CallFailure>, InvocationState) {
+        // A pooled slot, waited for within the deadline.
+        let _slot = match &self.slots {
+            Some(slots) => {
+                match tokio::time::timeout(deadline.remaining(), slots.acquire()).await {
+                    Ok(permit) => permit.ok(),
+                    Err(_) => return (Err(CallFailure::Timeout), state),
+                }
+            }
+            None => None,
+        };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limits);
         let ticks = deadline.remaining().as_millis() / EPOCH_TICK.as_millis() + 1;
@@ -224,6 +266,63 @@ impl Runtime {
         };
         (result, store.into_data())
     }
+}
+
+/// What plugins may import: WASI 0.2 (its grants are set per store) and
+/// the host's `soar:plugin` interfaces.
+fn linker(engine: &Engine) -> anyhow::Result<Linker<InvocationState>> {
+    let mut linker = Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+    Integration::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)?;
+    Ok(linker)
+}
+
+/// The engine: epoch interruption for deadlines, the component model, and
+/// the allocation asked for. Where the pool cannot be reserved (a small
+/// address-space limit), instances are allocated on demand instead. Returns
+/// whether the engine pools.
+fn engine(allocation: Allocation) -> anyhow::Result<(Engine, bool)> {
+    let mut config = Config::new();
+    config.epoch_interruption(true);
+    config.wasm_component_model(true);
+    if allocation == Allocation::Pooled {
+        let mut pooled = config.clone();
+        pooled.allocation_strategy(InstanceAllocationStrategy::Pooling(pool()));
+        match Engine::new(&pooled) {
+            Ok(engine) => return Ok((engine, true)),
+            Err(e) => {
+                tracing::debug!("no pooling allocator ({e:#}); allocating instances on demand")
+            }
+        }
+    }
+    Ok((Engine::new(&config)?, false))
+}
+
+/// Linear memory kept resident per pooled slot between calls (the Zoom
+/// component's `get_user` touches about 1.2 MiB).
+const KEEP_RESIDENT: usize = 2 << 20;
+
+/// Room for [`POOL_INVOCATIONS`] at once. The Zoom component instantiates
+/// three core modules with one memory and two tables; the room per
+/// invocation is several times that, for plugins composed of more.
+fn pool() -> PoolingAllocationConfig {
+    let n = POOL_INVOCATIONS;
+    let mut pool = PoolingAllocationConfig::new();
+    pool.total_component_instances(n)
+        .total_core_instances(16 * n)
+        .total_memories(2 * n)
+        .total_tables(4 * n)
+        .total_stacks(n)
+        // Reset memory, tables and fiber stacks for the next call with a
+        // memset up to these sizes, instead of handing the pages back to the
+        // kernel and faulting them in again (70 µs of a get_user).
+        .linear_memory_keep_resident(KEEP_RESIDENT)
+        .table_keep_resident(64 << 10)
+        .async_stack_keep_resident(64 << 10)
+        // Where the kernel can say which pages were touched (Linux 6.7+),
+        // only those are reset.
+        .pagemap_scan(wasmtime::Enabled::Auto);
+    pool
 }
 
 impl Drop for Runtime {
