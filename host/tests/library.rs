@@ -360,6 +360,40 @@ async fn the_deadline_covers_the_token_fetch() {
     assert!(env.api_requests().is_empty(), "no API call without a token");
 }
 
+/// A 200 whose body is not JSON (a proxy's or captive portal's page) is an
+/// upstream error, both for actions that pass Zoom's answer on as it came
+/// (`get_user`) and for those that build their result from it.
+#[tokio::test]
+async fn an_answer_that_is_not_json_is_an_upstream_error() {
+    let env = Env::new();
+    let host = host();
+    let resource = resource(&env);
+    let page = "<html><body>Please sign in to the proxy</body></html>";
+    for (action, params, path) in [
+        ("get_user", json!({"user_id": "me"}), "/v2/users/me"),
+        ("list_users", json!({"page_size": 5}), "/v2/users"),
+    ] {
+        env.sandbox
+            .inject(Fault::Garbled(page.into()), Match::path(path), 1);
+        let err = host.invoke(&resource, action, &params).await.unwrap_err();
+        let Error::Action { failure, .. } = &err else {
+            panic!("{action}: {err:?}")
+        };
+        assert_eq!(failure.kind, "upstream", "{action}");
+        assert!(
+            failure.message.contains("not JSON"),
+            "{action}: {failure:?}"
+        );
+        assert!(
+            !failure.message.contains("sign in"),
+            "{action}: {failure:?}"
+        );
+        // The next call gets Zoom's answer.
+        let out = host.invoke(&resource, action, &params).await.expect(action);
+        assert!(out.data.is_object(), "{action}: {}", out.data);
+    }
+}
+
 /// A warm start takes the manifest from beside the compiled component
 /// instead of asking the component again; a damaged one is asked again and
 /// rewritten.

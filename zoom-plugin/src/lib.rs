@@ -39,8 +39,7 @@ impl Guest for ZoomPlugin {
         let config = config::ZoomConfig::from_values(&config)?;
         let params = params::Params::parse(&params)?;
         let mut client = client::Client::new(config);
-        let result = actions::run(&action, &mut client, &params)?;
-        Ok(result.to_string())
+        actions::run(&action, &mut client, &params)
     }
 }
 

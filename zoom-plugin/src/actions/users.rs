@@ -9,10 +9,10 @@ use crate::manifest::USER_UPDATE_FIELDS;
 use crate::params::Params;
 use crate::soar::plugin::types::ActionError;
 
-pub fn get(client: &mut Client, params: &Params) -> Result<Value, ActionError> {
+pub fn get(client: &mut Client, params: &Params) -> Result<String, ActionError> {
     let path = format!("users/{}", params.segment("user_id")?);
     let query = params.query(&["login_type"])?;
-    Ok(client.call("GET", &path, &query, None)?.body)
+    client.call_verbatim("GET", &path, &query)
 }
 
 pub fn list(client: &mut Client, params: &Params) -> Result<Value, ActionError> {
@@ -48,10 +48,10 @@ pub fn update(client: &mut Client, params: &Params) -> Result<Value, ActionError
     }))
 }
 
-pub fn get_settings(client: &mut Client, params: &Params) -> Result<Value, ActionError> {
+pub fn get_settings(client: &mut Client, params: &Params) -> Result<String, ActionError> {
     let path = format!("users/{}/settings", params.segment("user_id")?);
     let query = params.query(&["option", "login_type", "custom_query_fields"])?;
-    Ok(client.call("GET", &path, &query, None)?.body)
+    client.call_verbatim("GET", &path, &query)
 }
 
 pub fn update_settings(client: &mut Client, params: &Params) -> Result<Value, ActionError> {
