@@ -187,50 +187,59 @@ fn main() {
     eprintln!("bench: fresh processes");
     // One untimed run fills the warm cache.
     processes::repeat(1, &runs_dir, OWNER_EMAIL, |_| cli(&warm_cache));
-    report.cold.push(Cold {
-        name: "`soar-host invoke`, warm cache",
-        what: "the CLI with the compiled component in its disk cache: start, load the \
-               component, describe, token request, GET /v2/users/me, print JSON",
-        runs: processes::repeat(options.runs, &runs_dir, OWNER_EMAIL, |_| cli(&warm_cache)),
-    });
-    report.cold.push(Cold {
-        name: "`soar-host invoke`, empty cache",
-        what: "the same with a new, empty cache directory: the component is compiled \
-               with Cranelift and written to the cache first",
-        runs: processes::repeat(options.cold_runs, &runs_dir, OWNER_EMAIL, |i| {
-            cli(&scratch.path().join(format!("cache-cold-{i}")))
-        }),
-    });
     let native_cmd = || {
         let mut cmd = Command::new(&native_client);
         cmd.args([&base, &config.client_id, &config.account_id])
             .env(SECRET_VAR, &config.client_secret);
         cmd
     };
+    let python = python();
+    let peer = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/peer.py");
+    let python_cmd = |python: &Path| {
+        let mut cmd = Command::new(python);
+        cmd.arg(&peer)
+            .args([&base, &config.client_id, &config.account_id])
+            .env(SECRET_VAR, &config.client_secret);
+        cmd
+    };
+    // The warm CLI, the native program and the Python peer take turns.
+    let mut makers: Vec<Box<dyn FnMut(usize) -> Command + '_>> =
+        vec![Box::new(|_| cli(&warm_cache)), Box::new(|_| native_cmd())];
+    match &python {
+        Some((python, _)) => makers.push(Box::new(|_| python_cmd(python))),
+        None => eprintln!("bench: no python3 with requests; skipping the Python peer"),
+    }
+    let mut runs =
+        processes::interleaved(options.runs, &runs_dir, OWNER_EMAIL, &mut makers).into_iter();
+    drop(makers);
+    report.cold.push(Cold {
+        name: "`soar-host invoke`, warm cache",
+        what: "the CLI with the compiled component and its manifest in its disk cache: \
+               start, load them, token request, GET /v2/users/me, print JSON",
+        runs: runs.next().expect("warm CLI runs"),
+    });
+    report.cold.push(Cold {
+        name: "`soar-host invoke`, empty cache",
+        what: "the same with a new, empty cache directory: the component is compiled \
+               with Cranelift, described, and written to the cache first",
+        runs: processes::repeat(options.cold_runs, &runs_dir, OWNER_EMAIL, |i| {
+            cli(&scratch.path().join(format!("cache-cold-{i}")))
+        }),
+    });
     report.cold.push(Cold {
         name: "native Rust process",
         what: "fixtures/native-client: tokio (current thread) and reqwest with rustls, \
                the same token request and GET, print JSON",
-        runs: processes::repeat(options.runs, &runs_dir, OWNER_EMAIL, |_| native_cmd()),
+        runs: runs.next().expect("native runs"),
     });
-    match python() {
-        Some((python, version)) => {
-            let peer = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/peer.py");
-            report.python = Some(version);
-            report.cold.push(Cold {
-                name: "Python peer (`requests`)",
-                what: "host/benches/peer.py as a fresh interpreter: import requests, \
-                       the same token request and GET, print JSON",
-                runs: processes::repeat(options.runs, &runs_dir, OWNER_EMAIL, |_| {
-                    let mut cmd = Command::new(&python);
-                    cmd.arg(&peer)
-                        .args([&base, &config.client_id, &config.account_id])
-                        .env(SECRET_VAR, &config.client_secret);
-                    cmd
-                }),
-            });
-        }
-        None => eprintln!("bench: no python3 with requests; skipping the Python peer"),
+    if let Some((_, version)) = python {
+        report.python = Some(version);
+        report.cold.push(Cold {
+            name: "Python peer (`requests`)",
+            what: "host/benches/peer.py as a fresh interpreter: import requests, \
+                   the same token request and GET, print JSON",
+            runs: runs.next().expect("Python runs"),
+        });
     }
     report.peak_rss = report.peak_rss.max(memory::overall_peak());
     janitor.stop();

@@ -34,33 +34,47 @@ pub struct Runs {
 /// Run `make(i)` `n` times; each must exit 0 and print `expect` on stdout.
 /// A failure is a broken benchmark, not a slow one: it panics with the
 /// process's stderr.
-pub fn repeat(
+pub fn repeat(n: usize, scratch: &Path, expect: &str, make: impl FnMut(usize) -> Command) -> Runs {
+    let mut makers: [Box<dyn FnMut(usize) -> Command + '_>; 1] = [Box::new(make)];
+    interleaved(n, scratch, expect, &mut makers)
+        .pop()
+        .expect("one kind, one result")
+}
+
+/// [`repeat`] for several kinds of process, taking turns (one of each, `n`
+/// rounds), so that the machine's drift falls on all alike.
+pub fn interleaved(
     n: usize,
     scratch: &Path,
     expect: &str,
-    mut make: impl FnMut(usize) -> Command,
-) -> Runs {
-    let mut wall = Vec::with_capacity(n);
-    let mut cpu = Vec::with_capacity(n);
+    makers: &mut [Box<dyn FnMut(usize) -> Command + '_>],
+) -> Vec<Runs> {
+    let mut wall = vec![Vec::with_capacity(n); makers.len()];
+    let mut cpu = vec![Vec::with_capacity(n); makers.len()];
     for i in 0..n {
-        let mut cmd = make(i);
-        let run = run(&mut cmd, scratch).unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-        assert!(
-            run.code == 0 && run.stdout.contains(expect),
-            "{cmd:?} failed (exit {}):\n--- stdout\n{}\n--- stderr\n{}",
-            run.code,
-            run.stdout,
-            run.stderr
-        );
-        wall.push(run.wall);
-        if let Some(usage) = run.usage {
-            cpu.push(usage.cpu);
+        for (k, make) in makers.iter_mut().enumerate() {
+            let mut cmd = make(i);
+            let run = run(&mut cmd, scratch).unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+            assert!(
+                run.code == 0 && run.stdout.contains(expect),
+                "{cmd:?} failed (exit {}):\n--- stdout\n{}\n--- stderr\n{}",
+                run.code,
+                run.stdout,
+                run.stderr
+            );
+            wall[k].push(run.wall);
+            if let Some(usage) = run.usage {
+                cpu[k].push(usage.cpu);
+            }
         }
     }
-    Runs {
-        wall: Samples::new(wall),
-        cpu: (!cpu.is_empty()).then(|| Samples::new(cpu)),
-    }
+    wall.into_iter()
+        .zip(cpu)
+        .map(|(wall, cpu)| Runs {
+            wall: Samples::new(wall),
+            cpu: (!cpu.is_empty()).then(|| Samples::new(cpu)),
+        })
+        .collect()
 }
 
 /// Spawn, wait, and time it. Output goes to files in `scratch` rather than
