@@ -25,12 +25,6 @@ pub struct Client {
     token: Option<Token>,
 }
 
-/// A successful API answer.
-pub struct ApiResponse {
-    pub status: u16,
-    pub body: Value,
-}
-
 impl Client {
     pub fn new(config: ZoomConfig) -> Self {
         Self {
@@ -135,25 +129,20 @@ impl Client {
         cache::delete(&self.cache_key());
     }
 
-    /// Call `{api_url}v2/{path}`, its answer parsed. `path` segments must
-    /// already be encoded.
+    /// Call `{api_url}v2/{path}`; its answer parsed (`null` for an empty
+    /// one). `path` segments must already be encoded.
     pub fn call(
         &mut self,
         method: &str,
         path: &str,
         query: &[(String, String)],
         body: Option<&Value>,
-    ) -> Result<ApiResponse, ActionError> {
+    ) -> Result<Value, ActionError> {
         let response = self.exchange(method, path, query, body)?;
-        let body = if response.body.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&response.body).map_err(|_| not_json(method, path))?
-        };
-        Ok(ApiResponse {
-            status: response.status,
-            body,
-        })
+        if response.body.is_empty() {
+            return Ok(Value::Null);
+        }
+        serde_json::from_slice(&response.body).map_err(|_| not_json(method, path))
     }
 
     /// [`Client::call`] for an action whose result is Zoom's answer as it

@@ -17,9 +17,7 @@ pub fn list(client: &mut Client, params: &Params) -> Result<Value, ActionError> 
 
 pub fn invitation(client: &mut Client, params: &Params) -> Result<Value, ActionError> {
     let id = params.meeting_id()?;
-    let mut body = client
-        .call("GET", &format!("meetings/{id}/invitation"), &[], None)?
-        .body;
+    let mut body = client.call("GET", &format!("meetings/{id}/invitation"), &[], None)?;
     if let Value::Object(map) = &mut body {
         map.insert("meeting_id".into(), id.into());
     }

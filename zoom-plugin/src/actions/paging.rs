@@ -41,7 +41,7 @@ pub fn list(
         if let Some(t) = &token {
             page_query.push(("next_page_token".into(), t.clone()));
         }
-        let mut page = client.call("GET", path, &page_query, None)?.body;
+        let mut page = client.call("GET", path, &page_query, None)?;
         pages += 1;
         let records = match page.get_mut(items).map(Value::take) {
             Some(Value::Array(records)) => records,

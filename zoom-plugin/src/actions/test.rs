@@ -12,7 +12,7 @@ pub fn run(client: &mut Client) -> Result<TestReport, ActionError> {
         name: "token".into(),
         detail: "Server-to-Server OAuth token granted for the account".into(),
     }];
-    let me = client.call("GET", "users/me", &[], None)?.body;
+    let me = client.call("GET", "users/me", &[], None)?;
     let field = |name: &str| {
         me.get(name)
             .and_then(Value::as_str)
