@@ -2,8 +2,9 @@
 //! connectivity test, invoke actions. The CLI is one caller; a service,
 //! playbooks and workers are others to come.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -16,13 +17,13 @@ use crate::deadline::Deadline;
 use crate::error::{ActionFailure, Error, Result};
 use crate::manifest::Manifest;
 use crate::params;
-use crate::plugins;
+use crate::plugins::{self, Body, FileStamp};
 use crate::redact::Redactor;
 use crate::resource::{ResolvedConfig, Resource};
 pub use crate::runtime::Allocation;
 use crate::runtime::bindings::{ActionError, ConfigValue, ErrorKind};
 use crate::runtime::state::InvocationState;
-use crate::runtime::{Answer, Call, CallFailure, Plugin, Runtime};
+use crate::runtime::{self, Answer, Call, CallFailure, Plugin, Runtime};
 
 /// The largest result an action may return. Larger is a plugin fault, not
 /// something to print or pass on to a playbook engine.
@@ -40,6 +41,8 @@ pub struct Host {
     runtime: Runtime,
     cache: Arc<SharedCache>,
     client: reqwest::Client,
+    /// The SHA-256 of each plugin file loaded, by what the file was then.
+    file_digests: Mutex<HashMap<FileStamp, [u8; 32]>>,
 }
 
 /// A successful action.
@@ -81,6 +84,7 @@ impl Host {
             runtime,
             cache: Arc::new(SharedCache::default()),
             client: http::client(),
+            file_digests: Mutex::default(),
         })
     }
 
@@ -91,11 +95,30 @@ impl Host {
             message,
         };
         let source = plugins::resolve(reference, base_dir).map_err(plugin_err)?;
-        let loaded = match source.digest {
-            Some(digest) => self.runtime.load_hashed(digest, &source.wasm).await,
-            None => self.runtime.load(&source.wasm).await,
+        let loaded = match source.body {
+            Body::Builtin { wasm, digest } => self.runtime.load(digest, wasm).await,
+            Body::File(stamp) => self.load_file(stamp).await,
         };
         loaded.map_err(|m| plugin_err(format!("{}: {m}", source.origin)))
+    }
+
+    /// A plugin file, read and hashed only when it is new or has changed.
+    async fn load_file(&self, stamp: FileStamp) -> std::result::Result<Arc<Plugin>, String> {
+        let known = self
+            .file_digests
+            .lock()
+            .ok()
+            .and_then(|d| d.get(&stamp).copied());
+        if let Some(plugin) = known.and_then(|digest| self.runtime.loaded(&digest)) {
+            return Ok(plugin);
+        }
+        let wasm = stamp.read()?;
+        let digest = runtime::digest(&wasm);
+        let plugin = self.runtime.load(digest, &wasm).await?;
+        if let Ok(mut digests) = self.file_digests.lock() {
+            digests.insert(stamp, digest);
+        }
+        Ok(plugin)
     }
 
     pub async fn manifest(&self, resource: &Resource) -> Result<Manifest> {

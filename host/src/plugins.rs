@@ -3,7 +3,6 @@
 //! plugins built into this binary. Dropping `NAME.wasm` into a plugin
 //! directory adds (or overrides) a plugin with no change to the host.
 
-use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 /// Plugins compiled into the binary by the build script: (name, component,
@@ -17,9 +16,50 @@ pub const BUILTIN: &[(&str, &[u8], &[u8; 32])] = &[(
 pub struct PluginSource {
     /// Where it came from, for messages: a path or `builtin:NAME`.
     pub origin: String,
-    pub wasm: Cow<'static, [u8]>,
-    /// The SHA-256 of `wasm` when it is already known (built-in plugins).
-    pub digest: Option<[u8; 32]>,
+    pub body: Body,
+}
+
+pub enum Body {
+    /// Built in, with its SHA-256 as the build script computed it.
+    Builtin {
+        wasm: &'static [u8],
+        digest: [u8; 32],
+    },
+    /// A file, not read yet: what it is now, to tell whether it changed.
+    File(FileStamp),
+}
+
+/// A plugin file as the file system describes it: a file replaced or
+/// rewritten gets another stamp, so a stamp seen before names the same
+/// component without reading and hashing it again.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FileStamp {
+    pub path: PathBuf,
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+    inode: u64,
+}
+
+impl FileStamp {
+    fn of(path: &Path) -> Result<Self, String> {
+        let meta = std::fs::metadata(path)
+            .map_err(|e| format!("cannot read plugin {}: {e}", path.display()))?;
+        #[cfg(unix)]
+        let inode = std::os::unix::fs::MetadataExt::ino(&meta);
+        #[cfg(not(unix))]
+        let inode = 0;
+        Ok(Self {
+            path: path.to_path_buf(),
+            len: meta.len(),
+            modified: meta.modified().ok(),
+            inode,
+        })
+    }
+
+    /// The component's bytes. (Errors follow the path in messages.)
+    pub fn read(&self) -> Result<Vec<u8>, String> {
+        std::fs::read(&self.path).map_err(|e| format!("cannot read it: {e}"))
+    }
 }
 
 /// Resolve `reference` (relative paths against `base_dir`).
@@ -27,7 +67,7 @@ pub fn resolve(reference: &str, base_dir: &Path) -> Result<PluginSource, String>
     let looks_like_path = reference.ends_with(".wasm") || reference.contains(['/', '\\']);
     if looks_like_path {
         let path = base_dir.join(reference);
-        return read(&path);
+        return from_file(&path);
     }
     if !reference
         .chars()
@@ -41,14 +81,16 @@ pub fn resolve(reference: &str, base_dir: &Path) -> Result<PluginSource, String>
     for dir in search_dirs() {
         let path = dir.join(&file);
         if path.is_file() {
-            return read(&path);
+            return from_file(&path);
         }
     }
     if let Some((name, wasm, digest)) = BUILTIN.iter().find(|(name, ..)| *name == reference) {
         return Ok(PluginSource {
             origin: format!("builtin:{name}"),
-            wasm: Cow::Borrowed(wasm),
-            digest: Some(**digest),
+            body: Body::Builtin {
+                wasm,
+                digest: **digest,
+            },
         });
     }
     let builtin: Vec<&str> = BUILTIN.iter().map(|(n, ..)| *n).collect();
@@ -76,12 +118,9 @@ fn beside_exe() -> Option<&'static Path> {
         .as_deref()
 }
 
-fn read(path: &Path) -> Result<PluginSource, String> {
-    let wasm =
-        std::fs::read(path).map_err(|e| format!("cannot read plugin {}: {e}", path.display()))?;
+fn from_file(path: &Path) -> Result<PluginSource, String> {
     Ok(PluginSource {
         origin: path.display().to_string(),
-        wasm: Cow::Owned(wasm),
-        digest: None,
+        body: Body::File(FileStamp::of(path)?),
     })
 }

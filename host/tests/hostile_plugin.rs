@@ -267,3 +267,40 @@ async fn redirects_are_handed_back_not_followed() {
         .unwrap_err();
     assert!(err.to_string().contains("Denied"), "{err}");
 }
+
+/// A plugin file is read and hashed once while it stays the same; replaced
+/// on disk, the next call loads what is there now.
+#[tokio::test]
+async fn a_plugin_file_replaced_on_disk_is_loaded_afresh() {
+    let env = Env::new();
+    let plugin = env.dir.path().join("plugin.wasm");
+    std::fs::copy(env!("SOAR_HOSTILE_PLUGIN"), &plugin).unwrap();
+    let text = format!(
+        "label = \"Replaced\"\nplugin = \"./plugin.wasm\"\ntimeout_secs = 2\n\n[config]\napi_url = \"{}\"\ntoken = \"{TOKEN}\"\n",
+        env.sandbox.url()
+    );
+    let resource = Resource::load(&env.write_resource("replaced.toml", &text)).unwrap();
+    let host = Host::new(HostOptions {
+        cache_dir: Some(common::cache_dir()),
+        no_disk_cache: false,
+    })
+    .unwrap();
+    let ok = || async {
+        host.invoke(&resource, "ok", &json!({}))
+            .await
+            .map(|i| i.data)
+    };
+    assert_eq!(ok().await.unwrap(), json!({"ok": true}));
+    assert_eq!(ok().await.unwrap(), json!({"ok": true}));
+
+    std::fs::write(&plugin, "not a component any more").unwrap();
+    let err = ok().await.unwrap_err();
+    assert!(err.to_string().contains("not a WebAssembly file"), "{err}");
+
+    std::fs::remove_file(&plugin).unwrap();
+    let err = ok().await.unwrap_err();
+    assert!(err.to_string().contains("cannot read plugin"), "{err}");
+
+    std::fs::copy(env!("SOAR_HOSTILE_PLUGIN"), &plugin).unwrap();
+    assert_eq!(ok().await.unwrap(), json!({"ok": true}));
+}

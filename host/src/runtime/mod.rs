@@ -127,16 +127,16 @@ impl Runtime {
         })
     }
 
-    /// Compile (or fetch from a cache) a component and read its manifest.
-    pub async fn load(&self, wasm: &[u8]) -> Result<Arc<Plugin>, String> {
-        self.load_hashed(Sha256::digest(wasm).into(), wasm).await
+    /// The plugin whose component has this SHA-256, if this runtime has
+    /// loaded it.
+    pub fn loaded(&self, key: &[u8; 32]) -> Option<Arc<Plugin>> {
+        self.plugins.lock().ok()?.get(key).cloned()
     }
 
-    /// [`Runtime::load`] when the SHA-256 of `wasm` is known (the build
-    /// script hashes the built-in plugins): hashing 300 KB cost more than
-    /// all the rest of a warm invocation.
-    pub async fn load_hashed(&self, key: [u8; 32], wasm: &[u8]) -> Result<Arc<Plugin>, String> {
-        if let Some(plugin) = self.plugins.lock().ok().and_then(|p| p.get(&key).cloned()) {
+    /// Compile (or fetch from a cache) a component and read its manifest.
+    /// `key` is the SHA-256 of `wasm` (see [`digest`]).
+    pub async fn load(&self, key: [u8; 32], wasm: &[u8]) -> Result<Arc<Plugin>, String> {
+        if let Some(plugin) = self.loaded(&key) {
             return Ok(plugin);
         }
         // From the disk cache: the compiled component and, beside it, its
@@ -266,6 +266,14 @@ impl Runtime {
         };
         (result, store.into_data())
     }
+}
+
+/// The SHA-256 of a component: its key in the runtime's and the disk's
+/// caches. (Hashing 300 KB costs more than all the rest of a warm call: the
+/// build script hashes the built-in plugins, and the host remembers the
+/// digest of a plugin file until the file changes.)
+pub fn digest(wasm: &[u8]) -> [u8; 32] {
+    Sha256::digest(wasm).into()
 }
 
 /// What plugins may import: WASI 0.2 (its grants are set per store) and
