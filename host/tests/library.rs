@@ -455,3 +455,34 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     found
 }
+
+/// An answer over the 32 MiB limit fails at once: asking again would get
+/// the same, so even an idempotent GET is sent once.
+#[tokio::test]
+async fn an_answer_over_the_size_limit_fails_at_once() {
+    let env = Env::new();
+    let host = host();
+    let resource = resource(&env);
+    env.sandbox.inject(
+        Fault::Garbled("x".repeat((32 << 20) + 1)),
+        Match::path("/v2/users/me"),
+        1,
+    );
+    let err = host
+        .invoke(&resource, "get_user", &json!({"user_id": "me"}))
+        .await
+        .unwrap_err();
+    let Error::Action { failure, .. } = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(failure.kind, "upstream");
+    assert!(failure.message.contains("over 32 MiB"), "{failure:?}");
+    let sent: Vec<String> = env.api_requests().iter().map(|r| r.path.clone()).collect();
+    assert_eq!(sent, ["/v2/users/me"], "sent once, not retried");
+    // The next call gets Zoom's answer.
+    let out = host
+        .invoke(&resource, "get_user", &json!({"user_id": "me"}))
+        .await
+        .expect("get_user");
+    assert!(out.data["email"].is_string());
+}

@@ -106,11 +106,20 @@ impl HttpGrant {
             }
             self.sent += 1;
             tracing::debug!(target: "http", attempt, "{what}");
-            let outcome = match builder.send().await {
-                Ok(response) => read(response, &host).await,
-                Err(e) => Err(transport_error(&e, &host, &what)),
+            // An answer too large to take is final: asking again would get
+            // the same.
+            let (outcome, final_answer) = match builder.send().await {
+                Ok(response) => match read(response, &host).await {
+                    Ok(answer) => (Ok(answer), false),
+                    Err(ReadError::Transport(e)) => (Err(e), false),
+                    Err(ReadError::TooLarge(e)) => (Err(e), true),
+                },
+                Err(e) => (Err(transport_error(&e, &host, &what)), false),
             };
-            let wait = retry::decide(&outcome, idempotent, attempt, &self.deadline);
+            let wait = match final_answer {
+                true => None,
+                false => retry::decide(&outcome, idempotent, attempt, &self.deadline),
+            };
             if let Ok(response) = &outcome
                 && response.status == 429
             {
@@ -137,7 +146,16 @@ impl HttpGrant {
     }
 }
 
-async fn read(mut response: reqwest::Response, host: &str) -> Result<HttpResponse, HttpError> {
+/// Why an answer could not be read.
+enum ReadError {
+    /// The connection failed on the way (worth another attempt when the
+    /// request is idempotent).
+    Transport(HttpError),
+    /// The body is over [`MAX_RESPONSE_BODY`].
+    TooLarge(HttpError),
+}
+
+async fn read(mut response: reqwest::Response, host: &str) -> Result<HttpResponse, ReadError> {
     let status = response.status().as_u16();
     let headers = response
         .headers()
@@ -151,15 +169,21 @@ async fn read(mut response: reqwest::Response, host: &str) -> Result<HttpRespons
         match response.chunk().await {
             Ok(Some(chunk)) => {
                 if body.len() + chunk.len() > MAX_RESPONSE_BODY {
-                    return Err(HttpError::Connect(format!(
+                    return Err(ReadError::TooLarge(HttpError::Connect(format!(
                         "{host} answered with a body over {} MiB",
                         MAX_RESPONSE_BODY >> 20
-                    )));
+                    ))));
                 }
                 body.extend_from_slice(&chunk);
             }
             Ok(None) => break,
-            Err(e) => return Err(transport_error(&e, host, "reading the answer")),
+            Err(e) => {
+                return Err(ReadError::Transport(transport_error(
+                    &e,
+                    host,
+                    "reading the answer",
+                )));
+            }
         }
     }
     Ok(HttpResponse {
