@@ -304,3 +304,63 @@ async fn a_plugin_file_replaced_on_disk_is_loaded_afresh() {
     std::fs::copy(env!("SOAR_HOSTILE_PLUGIN"), &plugin).unwrap();
     assert_eq!(ok().await.unwrap(), json!({"ok": true}));
 }
+
+/// A plugin that imports what the host does not provide is refused when it
+/// loads, with the import named; nothing is sent and the host serves on.
+/// (The host links only the WASI interfaces a component imports.)
+#[tokio::test]
+async fn a_plugin_importing_what_the_host_lacks_is_refused_by_name() {
+    let h = Hostile::new("");
+    for (file, interface, function) in [
+        ("http.wasm", "wasi:http/outgoing-handler@0.2.0", "handle"),
+        // An interface the host links, with a function WASI does not have.
+        ("env.wasm", "wasi:cli/environment@0.2.0", "get-host-secrets"),
+    ] {
+        std::fs::write(
+            h.env.dir.path().join(file),
+            component_importing(interface, function),
+        )
+        .unwrap();
+        let text = format!(
+            "label = \"Importer\"\nplugin = \"./{file}\"\n\n[config]\napi_url = \"{}\"\ntoken = \"{TOKEN}\"\n",
+            h.env.sandbox.url()
+        );
+        let resource = Resource::load(&h.env.write_resource("importer.toml", &text)).unwrap();
+        let err = h
+            .host
+            .invoke(&resource, "ok", &json!({}))
+            .await
+            .unwrap_err();
+        let message = err.to_string();
+        assert!(
+            message.contains("it imports what the host does not provide")
+                && message.contains(interface),
+            "{message}"
+        );
+        assert_eq!(err.class().exit_code(), 2, "{err:?}");
+    }
+    assert!(h.env.sandbox.requests().is_empty());
+    h.still_serves().await;
+}
+
+/// A component whose only content is an import of `interface` exporting one
+/// function `function: func()`.
+fn component_importing(interface: &str, function: &str) -> Vec<u8> {
+    use wasm_encoder::{
+        Component, ComponentImportSection, ComponentTypeRef, ComponentTypeSection, InstanceType,
+    };
+    let mut instance = InstanceType::new();
+    instance
+        .ty()
+        .function()
+        .params(std::iter::empty::<(&str, wasm_encoder::ComponentValType)>())
+        .result(None);
+    instance.export(function, ComponentTypeRef::Func(0));
+    let mut types = ComponentTypeSection::new();
+    types.instance(&instance);
+    let mut imports = ComponentImportSection::new();
+    imports.import(interface, ComponentTypeRef::Instance(0));
+    let mut component = Component::new();
+    component.section(&types).section(&imports);
+    component.finish()
+}

@@ -10,9 +10,13 @@ const MAX_ENTRIES_PER_RESOURCE: usize = 256;
 const MAX_VALUE_BYTES: usize = 64 * 1024;
 const MAX_KEY_BYTES: usize = 256;
 
+/// One resource's entries: key → (value, expiry).
+type Entries = HashMap<String, (String, Instant)>;
+
 #[derive(Default)]
 pub struct SharedCache {
-    entries: Mutex<HashMap<String, HashMap<String, (String, Instant)>>>,
+    /// By resource.
+    entries: Mutex<HashMap<String, Entries>>,
 }
 
 impl SharedCache {

@@ -15,12 +15,16 @@ use crate::manifest::Manifest;
 
 pub struct CompileCache {
     dir: PathBuf,
+    /// The engine's compatibility hash, part of every file name (computing
+    /// it costs ~60 µs, so once).
+    engine_hash: u64,
 }
 
 impl CompileCache {
     /// `$SOAR_HOST_CACHE_DIR`, else `$XDG_CACHE_HOME/soar-host`, else
     /// `~/.cache/soar-host`. `None` when no usable directory exists.
-    pub fn open(explicit: Option<PathBuf>) -> Option<Self> {
+    /// `engine`: the engine whose compiled code this cache holds.
+    pub fn open(explicit: Option<PathBuf>, engine: &Engine) -> Option<Self> {
         let dir = explicit
             .or_else(|| std::env::var_os("SOAR_HOST_CACHE_DIR").map(PathBuf::from))
             .or_else(|| {
@@ -31,7 +35,16 @@ impl CompileCache {
             })?
             .join("components");
         match prepare(&dir) {
-            Ok(()) => Some(Self { dir }),
+            Ok(()) => {
+                let mut engine_hash = std::collections::hash_map::DefaultHasher::new();
+                engine
+                    .precompile_compatibility_hash()
+                    .hash(&mut engine_hash);
+                Some(Self {
+                    dir,
+                    engine_hash: engine_hash.finish(),
+                })
+            }
             Err(reason) => {
                 tracing::warn!(
                     "not caching compiled plugins in {}: {reason}",
@@ -44,22 +57,18 @@ impl CompileCache {
 
     /// `digest`: the component's SHA-256, which the runtime has already
     /// computed (hashing it again cost a CLI run ~0.2 ms).
-    fn path_for(&self, engine: &Engine, digest: &[u8; 32]) -> PathBuf {
-        let mut engine_hash = std::collections::hash_map::DefaultHasher::new();
-        engine
-            .precompile_compatibility_hash()
-            .hash(&mut engine_hash);
+    fn path_for(&self, digest: &[u8; 32]) -> PathBuf {
         let name = format!(
             "{}-{:016x}-{}.cwasm",
             hex(&digest[..16]),
-            engine_hash.finish(),
+            self.engine_hash,
             env!("CARGO_PKG_VERSION")
         );
         self.dir.join(name)
     }
 
     pub fn load(&self, engine: &Engine, digest: &[u8; 32]) -> Option<Component> {
-        let path = self.path_for(engine, digest);
+        let path = self.path_for(digest);
         if !path.exists() {
             return None;
         }
@@ -76,8 +85,8 @@ impl CompileCache {
         }
     }
 
-    pub fn store(&self, engine: &Engine, digest: &[u8; 32], component: &Component) {
-        let path = self.path_for(engine, digest);
+    pub fn store(&self, digest: &[u8; 32], component: &Component) {
+        let path = self.path_for(digest);
         let result = component
             .serialize()
             .map_err(|e| e.to_string())
@@ -90,8 +99,8 @@ impl CompileCache {
     /// The manifest the component's `describe()` returned, kept beside the
     /// compiled component so that a warm start need not instantiate the
     /// component to ask again. `None` when absent or unreadable.
-    pub fn load_manifest(&self, engine: &Engine, digest: &[u8; 32]) -> Option<Manifest> {
-        let path = self.manifest_path(engine, digest);
+    pub fn load_manifest(&self, digest: &[u8; 32]) -> Option<Manifest> {
+        let path = self.manifest_path(digest);
         let bytes = fs::read(&path).ok()?;
         match serde_json::from_slice(&bytes) {
             Ok(manifest) => Some(manifest),
@@ -103,8 +112,8 @@ impl CompileCache {
         }
     }
 
-    pub fn store_manifest(&self, engine: &Engine, digest: &[u8; 32], manifest: &Manifest) {
-        let path = self.manifest_path(engine, digest);
+    pub fn store_manifest(&self, digest: &[u8; 32], manifest: &Manifest) {
+        let path = self.manifest_path(digest);
         let result = serde_json::to_vec(manifest)
             .map_err(|e| e.to_string())
             .and_then(|bytes| write_atomically(&path, &bytes));
@@ -113,9 +122,8 @@ impl CompileCache {
         }
     }
 
-    fn manifest_path(&self, engine: &Engine, digest: &[u8; 32]) -> PathBuf {
-        self.path_for(engine, digest)
-            .with_extension("manifest.json")
+    fn manifest_path(&self, digest: &[u8; 32]) -> PathBuf {
+        self.path_for(digest).with_extension("manifest.json")
     }
 }
 
