@@ -14,6 +14,9 @@ use std::process::Command;
 use sha2::Digest as _;
 
 const TARGET: &str = "wasm32-wasip2";
+/// The plugins' cargo profile (workspace Cargo.toml): release, optimised as
+/// one unit.
+const PROFILE: &str = "plugin";
 
 /// (package, its directory, the file name it is copied to in OUT_DIR)
 const PLUGINS: &[(&str, &str, &str)] = &[
@@ -28,7 +31,7 @@ fn main() {
         .expect("host/ sits in the workspace")
         .to_path_buf();
     let out_dir = PathBuf::from(env::var("OUT_DIR").expect("set by cargo"));
-    let watched = ["wit", "Cargo.lock"]
+    let watched = ["wit", "Cargo.lock", "Cargo.toml"]
         .into_iter()
         .chain(PLUGINS.iter().map(|(_, dir, _)| *dir));
     for path in watched {
@@ -43,7 +46,7 @@ fn main() {
 
     let mut cmd = Command::new(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     cmd.current_dir(&root)
-        .args(["build", "--release", "--locked", "--target", TARGET])
+        .args(["build", "--profile", PROFILE, "--locked", "--target", TARGET])
         .arg("--target-dir")
         .arg(&target_dir);
     for (package, ..) in PLUGINS {
@@ -65,7 +68,7 @@ fn main() {
     for (package, _, file) in PLUGINS {
         let built = target_dir
             .join(TARGET)
-            .join("release")
+            .join(PROFILE)
             .join(format!("{}.wasm", package.replace('-', "_")));
         std::fs::copy(&built, out_dir.join(file))
             .unwrap_or_else(|e| panic!("cannot copy {}: {e}", built.display()));
