@@ -46,7 +46,14 @@ fn main() {
 
     let mut cmd = Command::new(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     cmd.current_dir(&root)
-        .args(["build", "--profile", PROFILE, "--locked", "--target", TARGET])
+        .args([
+            "build",
+            "--profile",
+            PROFILE,
+            "--locked",
+            "--target",
+            TARGET,
+        ])
         .arg("--target-dir")
         .arg(&target_dir);
     for (package, ..) in PLUGINS {

@@ -62,9 +62,9 @@ impl Options {
         } else {
             Options {
                 quick,
-                samples: 2000,
+                samples: 4000,
                 seconds: 2.0,
-                runs: 30,
+                runs: 60,
                 cold_runs: 5,
             }
         };
