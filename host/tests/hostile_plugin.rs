@@ -364,3 +364,54 @@ fn component_importing(interface: &str, function: &str) -> Vec<u8> {
     component.section(&types).section(&imports);
     component.finish()
 }
+
+/// A component that names one WASI interface at two 0.2 versions gets it
+/// linked once (the linker matches both by semver): it loads past its
+/// imports, and is refused only for what it lacks, the plugin exports.
+#[tokio::test]
+async fn a_plugin_naming_two_versions_of_a_wasi_interface_links_it_once() {
+    use wasm_encoder::{
+        Component, ComponentImportSection, ComponentTypeRef, ComponentTypeSection,
+        ComponentValType, InstanceType, PrimitiveValType,
+    };
+    // wasi:cli/environment's `get-environment: func() -> list<tuple<string, string>>`.
+    let mut environment = InstanceType::new();
+    let string = ComponentValType::Primitive(PrimitiveValType::String);
+    environment.ty().defined_type().tuple([string, string]);
+    environment
+        .ty()
+        .defined_type()
+        .list(ComponentValType::Type(0));
+    environment
+        .ty()
+        .function()
+        .params(std::iter::empty::<(&str, ComponentValType)>())
+        .result(Some(ComponentValType::Type(1)));
+    environment.export("get-environment", ComponentTypeRef::Func(2));
+    let mut types = ComponentTypeSection::new();
+    types.instance(&environment);
+    let mut imports = ComponentImportSection::new();
+    imports.import("wasi:cli/environment@0.2.0", ComponentTypeRef::Instance(0));
+    imports.import("wasi:cli/environment@0.2.3", ComponentTypeRef::Instance(0));
+    let mut component = Component::new();
+    component.section(&types).section(&imports);
+
+    let h = Hostile::new("");
+    std::fs::write(h.env.dir.path().join("twice.wasm"), component.finish()).unwrap();
+    let text = format!(
+        "label = \"Twice\"\nplugin = \"./twice.wasm\"\n\n[config]\napi_url = \"{}\"\ntoken = \"{TOKEN}\"\n",
+        h.env.sandbox.url()
+    );
+    let resource = Resource::load(&h.env.write_resource("twice.toml", &text)).unwrap();
+    let err = h
+        .host
+        .invoke(&resource, "ok", &json!({}))
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("does not export the soar:plugin@0.1.0 `integration` world"),
+        "{err}"
+    );
+    h.still_serves().await;
+}

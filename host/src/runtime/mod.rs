@@ -275,9 +275,10 @@ pub fn digest(wasm: &[u8]) -> [u8; 32] {
 
 /// What a plugin may import: the host's `soar:plugin` interfaces and WASI
 /// 0.2 (what each store grants is set in its `WasiCtx`). Only the WASI
-/// interfaces the component imports are linked: linking all of them cost a
-/// CLI run ~0.3 ms, and the Zoom plugin imports a third of them. An import
-/// not linked here fails `instantiate_pre` with its name.
+/// interfaces the component imports are linked (each once, whichever 0.2.x
+/// versions it names: the linker matches them by semver): linking all of them
+/// cost a CLI run about 1 ms, and the Zoom plugin imports a third of them. An
+/// import not linked here fails `instantiate_pre` with its name.
 fn linker(engine: &Engine, component: &Component) -> wasmtime::Result<Linker<InvocationState>> {
     use wasmtime_wasi::cli::{WasiCli, WasiCliView};
     use wasmtime_wasi::clocks::{WasiClocks, WasiClocksView};
@@ -290,11 +291,16 @@ fn linker(engine: &Engine, component: &Component) -> wasmtime::Result<Linker<Inv
     let mut linker = Linker::new(engine);
     Integration::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)?;
     let l = &mut linker;
-    for (name, _) in component.component_type().imports(engine) {
-        match name
-            .split_once('@')
-            .map_or(name, |(interface, _version)| interface)
-        {
+    let ty = component.component_type();
+    let imported: std::collections::BTreeSet<&str> = ty
+        .imports(engine)
+        .map(|(name, _)| {
+            name.split_once('@')
+                .map_or(name, |(interface, _)| interface)
+        })
+        .collect();
+    for interface in imported {
+        match interface {
             "wasi:io/error" => io::error::add_to_linker::<S, Table>(l, table)?,
             "wasi:io/poll" => io::poll::add_to_linker::<S, Table>(l, table)?,
             "wasi:io/streams" => io::streams::add_to_linker::<S, Table>(l, table)?,
