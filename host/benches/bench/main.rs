@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use soar_host::{Host, HostOptions, Resource};
-use zoom_sandbox::{OWNER_EMAIL, Sandbox, SandboxConfig};
+use zoom_sandbox::{Fault, Match, OWNER_EMAIL, Sandbox, SandboxConfig};
 
 use load::{Load, Path as CallPath, Subject};
 use native::Native;
@@ -36,6 +36,9 @@ use report::{Cold, Report, Throughput};
 /// The variable every program reads the client secret from.
 const SECRET_VAR: &str = "ZOOM_CLIENT_SECRET";
 const CONCURRENCY: [usize; 3] = [1, 16, 64];
+/// How long the sandbox takes to answer in the slow-upstream throughput run:
+/// the order of the real Zoom's quicker calls.
+const UPSTREAM_DELAY: Duration = Duration::from_millis(20);
 
 #[derive(Debug)]
 pub struct Options {
@@ -137,31 +140,30 @@ fn main() {
         let (hosted, native) = load::latency(&subject, options.samples).await;
         report.latency = Some((hosted, native));
 
-        // Two alternating rounds per path and concurrency, so that drift
-        // falls on both alike.
         let half = Duration::from_secs_f64(options.seconds / 2.0);
         for concurrency in CONCURRENCY {
             eprintln!("bench: throughput at concurrency {concurrency}");
-            let mut native: Option<Load> = None;
-            let mut hosted: Option<Load> = None;
-            for _round in 0..2 {
-                for (path, total) in [
-                    (CallPath::Native, &mut native),
-                    (CallPath::Hosted, &mut hosted),
-                ] {
-                    let run = load::load(&subject, path, concurrency, half).await;
-                    *total = Some(match total.take() {
-                        Some(earlier) => earlier.merge(run),
-                        None => run,
-                    });
-                }
-            }
-            report.throughput.push(Throughput {
-                concurrency,
-                hosted: hosted.expect("hosted runs"),
-                native: native.expect("native runs"),
-            });
+            report
+                .throughput
+                .push(throughput(&subject, concurrency, half).await);
         }
+        // The same at the highest concurrency with an upstream as slow as
+        // the real Zoom's fast calls: where the host's CPU is not the bound.
+        let concurrency = CONCURRENCY[CONCURRENCY.len() - 1];
+        eprintln!(
+            "bench: throughput at concurrency {concurrency}, upstream answering after {} ms",
+            UPSTREAM_DELAY.as_millis()
+        );
+        sandbox.inject(
+            Fault::Delay(UPSTREAM_DELAY),
+            Match::path("/v2/users"),
+            usize::MAX,
+        );
+        report.slow_upstream = Some((
+            UPSTREAM_DELAY,
+            throughput(&subject, concurrency, half).await,
+        ));
+        sandbox.clear_faults();
         report.peak_rss = memory::overall_peak();
     });
     drop(runtime);
@@ -245,6 +247,30 @@ fn main() {
     janitor.stop();
 
     print!("{}", report.markdown());
+}
+
+/// Both paths at `concurrency`, in two alternating rounds each (`half` per
+/// round), so that drift falls on both alike.
+async fn throughput(subject: &Arc<Subject>, concurrency: usize, half: Duration) -> Throughput {
+    let mut native: Option<Load> = None;
+    let mut hosted: Option<Load> = None;
+    for _round in 0..2 {
+        for (path, total) in [
+            (CallPath::Native, &mut native),
+            (CallPath::Hosted, &mut hosted),
+        ] {
+            let run = load::load(subject, path, concurrency, half).await;
+            *total = Some(match total.take() {
+                Some(earlier) => earlier.merge(run),
+                None => run,
+            });
+        }
+    }
+    Throughput {
+        concurrency,
+        hosted: hosted.expect("hosted runs"),
+        native: native.expect("native runs"),
+    }
 }
 
 /// A resource file for the sandbox, the secret read from the environment.

@@ -28,6 +28,8 @@ pub struct Report {
     /// (hosted, native) at concurrency 1.
     pub latency: Option<(Samples, Samples)>,
     pub throughput: Vec<Throughput>,
+    /// The highest concurrency again, the sandbox answering after a delay.
+    pub slow_upstream: Option<(Duration, Throughput)>,
     pub peak_rss: Option<u64>,
     pub cold: Vec<Cold>,
     /// "Python 3.11.7 requests 2.34.2"
@@ -42,6 +44,28 @@ struct Goal {
     met: Option<bool>,
 }
 
+fn throughput_header(out: &mut String) {
+    let _ = writeln!(
+        out,
+        "| concurrency | hosted | native | hosted ÷ native | hosted latency median / p99 | native latency median / p99 |"
+    );
+    let _ = writeln!(out, "| --- | --- | --- | --- | --- | --- |");
+}
+
+fn throughput_row(out: &mut String, label: &str, t: &Throughput) {
+    let _ = writeln!(
+        out,
+        "| {label} | {:.0} calls/s | {:.0} calls/s | {} | {} / {} | {} / {} |",
+        t.hosted.per_sec(),
+        t.native.per_sec(),
+        ratio(t.hosted.per_sec(), t.native.per_sec()),
+        time(t.hosted.latency.median()),
+        time(t.hosted.latency.p99()),
+        time(t.native.latency.median()),
+        time(t.native.latency.p99()),
+    );
+}
+
 impl Report {
     pub fn new(options: &Options) -> Self {
         Self {
@@ -54,6 +78,7 @@ impl Report {
             first_hosted_call: None,
             latency: None,
             throughput: Vec::new(),
+            slow_upstream: None,
             peak_rss: None,
             cold: Vec::new(),
             python: None,
@@ -164,26 +189,24 @@ impl Report {
             out,
             "### Throughput (tasks each calling in a loop on a 2-worker tokio runtime)\n"
         );
-        let _ = writeln!(
-            out,
-            "| concurrency | hosted | native | hosted ÷ native | hosted latency median / p99 | native latency median / p99 |"
-        );
-        let _ = writeln!(out, "| --- | --- | --- | --- | --- | --- |");
+        throughput_header(out);
         for t in &self.throughput {
-            let _ = writeln!(
-                out,
-                "| {} | {:.0} calls/s | {:.0} calls/s | {} | {} / {} | {} / {} |",
-                t.concurrency,
-                t.hosted.per_sec(),
-                t.native.per_sec(),
-                ratio(t.hosted.per_sec(), t.native.per_sec()),
-                time(t.hosted.latency.median()),
-                time(t.hosted.latency.p99()),
-                time(t.native.latency.median()),
-                time(t.native.latency.p99()),
-            );
+            throughput_row(out, &t.concurrency.to_string(), t);
         }
         out.push('\n');
+        if let Some((delay, t)) = &self.slow_upstream {
+            let _ = writeln!(
+                out,
+                "With an upstream as slow as the real Zoom's quicker calls (the sandbox \
+                 answering every `GET /v2/users/...` after {} ms), the same {} tasks:\n",
+                delay.as_millis(),
+                t.concurrency
+            );
+            throughput_header(out);
+            let label = format!("{}, upstream {} ms", t.concurrency, delay.as_millis());
+            throughput_row(out, &label, t);
+            out.push('\n');
+        }
     }
 
     fn memory(&self, out: &mut String) {
