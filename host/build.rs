@@ -1,8 +1,9 @@
 //! Compiles the plugins to WASI 0.2 components (wasm32-wasip2) so that a
 //! plain `cargo build` / `cargo test` of the host needs no other step, the way
 //! wasmtime's test-programs crate builds its guests. The Zoom component is
-//! embedded in the host binary as the built-in `zoom` plugin; the hostile
-//! test plugin is only handed to the tests (`SOAR_HOSTILE_PLUGIN`).
+//! embedded in the host binary as the built-in `zoom` plugin; the test
+//! components are only handed to the tests, each through an environment
+//! variable set at compile time (`SOAR_HOSTILE_PLUGIN`, ...).
 //!
 //! The nested cargo uses its own target directory (target/plugins), shared by
 //! debug and release builds of the host and never locked by the outer build.
@@ -18,10 +19,56 @@ const TARGET: &str = "wasm32-wasip2";
 /// one unit.
 const PROFILE: &str = "plugin";
 
-/// (package, its directory, the file name it is copied to in OUT_DIR)
-const PLUGINS: &[(&str, &str, &str)] = &[
-    ("zoom-plugin", "zoom-plugin", "zoom.wasm"),
-    ("hostile-plugin", "fixtures/hostile-plugin", "hostile.wasm"),
+/// A component to build.
+struct Plugin {
+    package: &'static str,
+    dir: &'static str,
+    /// An example of the package rather than its library.
+    example: Option<&'static str>,
+    /// The file name it is copied to in OUT_DIR.
+    file: &'static str,
+    /// For test components: the variable that hands the tests its path.
+    test_env: Option<&'static str>,
+}
+
+const PLUGINS: &[Plugin] = &[
+    Plugin {
+        package: "zoom-plugin",
+        dir: "zoom-plugin",
+        example: None,
+        file: "zoom.wasm",
+        test_env: None,
+    },
+    // Built against the frozen soar:plugin@0.1.0.
+    Plugin {
+        package: "hostile-plugin",
+        dir: "fixtures/hostile-plugin",
+        example: None,
+        file: "hostile.wasm",
+        test_env: Some("SOAR_HOSTILE_PLUGIN"),
+    },
+    Plugin {
+        package: "hostile-plugin",
+        dir: "fixtures/hostile-plugin",
+        example: Some("stuck_describe"),
+        file: "stuck-describe.wasm",
+        test_env: Some("SOAR_STUCK_DESCRIBE_PLUGIN"),
+    },
+    // The integration author's guide: a plugin the host knows nothing of.
+    Plugin {
+        package: "echo-plugin",
+        dir: "examples/echo-plugin",
+        example: None,
+        file: "echo.wasm",
+        test_env: Some("SOAR_ECHO_PLUGIN"),
+    },
+    Plugin {
+        package: "hostile-plugin",
+        dir: "fixtures/hostile-plugin",
+        example: Some("bad_manifest"),
+        file: "bad-manifest.wasm",
+        test_env: Some("SOAR_BAD_MANIFEST_PLUGIN"),
+    },
 ];
 
 fn main() {
@@ -31,9 +78,9 @@ fn main() {
         .expect("host/ sits in the workspace")
         .to_path_buf();
     let out_dir = PathBuf::from(env::var("OUT_DIR").expect("set by cargo"));
-    let watched = ["wit", "Cargo.lock", "Cargo.toml"]
+    let watched = ["wit", "Cargo.lock", "Cargo.toml", "plugin-sdk"]
         .into_iter()
-        .chain(PLUGINS.iter().map(|(_, dir, _)| *dir));
+        .chain(PLUGINS.iter().map(|p| p.dir));
     for path in watched {
         println!("cargo:rerun-if-changed={}", root.join(path).display());
     }
@@ -56,8 +103,14 @@ fn main() {
         ])
         .arg("--target-dir")
         .arg(&target_dir);
-    for (package, ..) in PLUGINS {
+    let mut packages: Vec<&str> = PLUGINS.iter().map(|p| p.package).collect();
+    packages.dedup();
+    for package in packages {
         cmd.args(["-p", package]);
+    }
+    cmd.arg("--lib");
+    for example in PLUGINS.iter().filter_map(|p| p.example) {
+        cmd.args(["--example", example]);
     }
     // The outer build's settings are for the host, not for the guests.
     for (key, _) in env::vars_os() {
@@ -72,11 +125,13 @@ fn main() {
     let status = cmd.status().expect("cannot run cargo to build the plugins");
     assert!(status.success(), "building the plugins for {TARGET} failed");
 
-    for (package, _, file) in PLUGINS {
-        let built = target_dir
-            .join(TARGET)
-            .join(PROFILE)
-            .join(format!("{}.wasm", package.replace('-', "_")));
+    for plugin in PLUGINS {
+        let file = plugin.file;
+        let profile_dir = target_dir.join(TARGET).join(PROFILE);
+        let built = match plugin.example {
+            Some(example) => profile_dir.join("examples").join(format!("{example}.wasm")),
+            None => profile_dir.join(format!("{}.wasm", plugin.package.replace('-', "_"))),
+        };
         std::fs::copy(&built, out_dir.join(file))
             .unwrap_or_else(|e| panic!("cannot copy {}: {e}", built.display()));
         // Its SHA-256, the key of its compiled form in the host's caches:
@@ -87,10 +142,14 @@ fn main() {
         std::fs::write(out_dir.join(format!("{file}.sha256")), digest)
             .unwrap_or_else(|e| panic!("cannot write the digest of {file}: {e}"));
     }
-    println!(
-        "cargo:rustc-env=SOAR_HOSTILE_PLUGIN={}",
-        out_dir.join("hostile.wasm").display()
-    );
+    for plugin in PLUGINS {
+        if let Some(var) = plugin.test_env {
+            println!(
+                "cargo:rustc-env={var}={}",
+                out_dir.join(plugin.file).display()
+            );
+        }
+    }
 }
 
 /// A toolchain installed before the project pinned `wasm32-wasip2` lacks its

@@ -28,6 +28,6 @@ impl Deadline {
 
     /// Whether a wait of `wait` still leaves time for the request after it.
     pub fn fits(&self, wait: Duration) -> bool {
-        wait + Duration::from_millis(100) < self.remaining()
+        wait.saturating_add(Duration::from_millis(100)) < self.remaining()
     }
 }

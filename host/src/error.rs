@@ -26,11 +26,73 @@ impl ErrorClass {
     }
 }
 
+/// The kind of a plugin's error, from the contract's `error-kind` to the
+/// CLI's JSON (`"kind": "not-found"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ErrorKind {
+    InvalidInput,
+    Config,
+    Auth,
+    Forbidden,
+    NotFound,
+    Conflict,
+    RateLimited,
+    Upstream,
+    Timeout,
+    Denied,
+    Internal,
+}
+
+impl ErrorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::InvalidInput => "invalid-input",
+            ErrorKind::Config => "config",
+            ErrorKind::Auth => "auth",
+            ErrorKind::Forbidden => "forbidden",
+            ErrorKind::NotFound => "not-found",
+            ErrorKind::Conflict => "conflict",
+            ErrorKind::RateLimited => "rate-limited",
+            ErrorKind::Upstream => "upstream",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Denied => "denied",
+            ErrorKind::Internal => "internal",
+        }
+    }
+
+    /// Whether trying the same call again later can succeed.
+    pub fn retryable(self) -> bool {
+        matches!(
+            self,
+            ErrorKind::RateLimited | ErrorKind::Upstream | ErrorKind::Timeout
+        )
+    }
+}
+
+impl From<crate::bindings::ErrorKind> for ErrorKind {
+    fn from(kind: crate::bindings::ErrorKind) -> Self {
+        use crate::bindings::ErrorKind as K;
+        match kind {
+            K::InvalidInput => ErrorKind::InvalidInput,
+            K::Config => ErrorKind::Config,
+            K::Auth => ErrorKind::Auth,
+            K::Forbidden => ErrorKind::Forbidden,
+            K::NotFound => ErrorKind::NotFound,
+            K::Conflict => ErrorKind::Conflict,
+            K::RateLimited => ErrorKind::RateLimited,
+            K::Upstream => ErrorKind::Upstream,
+            K::Timeout => ErrorKind::Timeout,
+            K::Denied => ErrorKind::Denied,
+            K::Internal => ErrorKind::Internal,
+        }
+    }
+}
+
 /// What a plugin reported, in the contract's terms.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ActionFailure {
-    /// `invalid-input`, `auth`, `not-found`, `rate-limited`, ...
-    pub kind: String,
+    pub kind: ErrorKind,
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub http_status: Option<u16>,
@@ -46,13 +108,13 @@ pub struct ActionFailure {
 impl ActionFailure {
     /// Whether trying the same call again later can succeed.
     pub fn retryable(&self) -> bool {
-        matches!(self.kind.as_str(), "rate-limited" | "upstream" | "timeout")
+        self.kind.retryable()
     }
 }
 
 impl fmt::Display for ActionFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let kind = self.kind.replace('-', " ");
+        let kind = self.kind.as_str().replace('-', " ");
         match self.upstream_code {
             Some(code) => write!(f, "{kind} ({} {code}): {}", self.upstream, self.message)?,
             None => match self.http_status {
@@ -111,7 +173,7 @@ impl Error {
             // A plugin that refuses bad input or config before sending
             // anything rejects the request just as the host would.
             Error::Action { failure, sent } => {
-                if !sent && matches!(failure.kind.as_str(), "invalid-input" | "config") {
+                if !sent && matches!(failure.kind, ErrorKind::InvalidInput | ErrorKind::Config) {
                     ErrorClass::Rejected
                 } else {
                     ErrorClass::Failed
@@ -122,16 +184,25 @@ impl Error {
     }
 
     /// A short machine-readable kind, for JSON output.
-    pub fn kind(&self) -> String {
+    pub fn kind(&self) -> &'static str {
         match self {
-            Error::Usage(_) => "usage".into(),
-            Error::Resource { .. } => "resource".into(),
-            Error::Plugin { .. } => "plugin".into(),
-            Error::UnknownAction { .. } => "unknown-action".into(),
-            Error::InvalidParams { .. } => "invalid-input".into(),
-            Error::Action { failure, .. } => failure.kind.clone(),
-            Error::Timeout { .. } => "timeout".into(),
-            Error::Internal { .. } => "internal".into(),
+            Error::Usage(_) => "usage",
+            Error::Resource { .. } => "resource",
+            Error::Plugin { .. } => "plugin",
+            Error::UnknownAction { .. } => "unknown-action",
+            Error::InvalidParams { .. } => "invalid-input",
+            Error::Action { failure, .. } => failure.kind.as_str(),
+            Error::Timeout { .. } => "timeout",
+            Error::Internal { .. } => "internal",
+        }
+    }
+
+    /// Whether trying the same call again later can succeed.
+    pub fn retryable(&self) -> bool {
+        match self {
+            Error::Action { failure, .. } => failure.retryable(),
+            Error::Timeout { .. } => true,
+            _ => false,
         }
     }
 
@@ -144,3 +215,45 @@ impl Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Every text an error carries, masked: errors leave the host.
+impl crate::redact::Redact for Error {
+    fn redact(self) -> Self {
+        match self {
+            Error::Usage(m) => Error::Usage(m.redact()),
+            Error::Resource { path, message } => Error::Resource {
+                path,
+                message: message.redact(),
+            },
+            Error::Plugin { plugin, message } => Error::Plugin {
+                plugin,
+                message: message.redact(),
+            },
+            Error::UnknownAction {
+                plugin,
+                action,
+                known,
+            } => Error::UnknownAction {
+                plugin,
+                action: action.redact(),
+                known,
+            },
+            Error::InvalidParams { action, message } => Error::InvalidParams {
+                action,
+                message: message.redact(),
+            },
+            Error::Action { mut failure, sent } => {
+                failure.message = failure.message.redact();
+                Error::Action { failure, sent }
+            }
+            Error::Timeout { secs, waiting } => Error::Timeout {
+                secs,
+                waiting: waiting.redact(),
+            },
+            Error::Internal { plugin, message } => Error::Internal {
+                plugin,
+                message: message.redact(),
+            },
+        }
+    }
+}

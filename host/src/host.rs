@@ -1,33 +1,43 @@
 //! The library's entry point: load resources and plugins, run the
-//! connectivity test, invoke actions. The CLI is one caller; a service,
-//! playbooks and workers are others to come.
+//! connectivity test, invoke actions, receive webhooks. The CLI is one
+//! caller; a service, playbooks and workers are others to come. Every
+//! answer passes the redaction at the edge ([`crate::redact`]) on its way
+//! out.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::capabilities::cache::SharedCache;
-use crate::capabilities::http::{self, HttpGrant};
+use crate::bindings::{ActionError, ConfigValue, ErrorKind as WitErrorKind, WebhookOutcome};
+use crate::capabilities::http::{self, Downloads, HttpGrant, Progress};
 use crate::capabilities::log::PluginLog;
+use crate::capabilities::store::Store;
 use crate::deadline::Deadline;
+use crate::egress::Rule;
 use crate::error::{ActionFailure, Error, Result};
 use crate::manifest::Manifest;
 use crate::params;
 use crate::plugins::{self, Body, FileStamp};
-use crate::redact::Redactor;
+use crate::redact::{self, Redact};
 use crate::resource::{ResolvedConfig, Resource};
 pub use crate::runtime::Allocation;
-use crate::runtime::bindings::{ActionError, ConfigValue, ErrorKind};
 use crate::runtime::state::InvocationState;
 use crate::runtime::{self, Answer, Call, CallFailure, Plugin, Runtime};
 
 /// The largest result an action may return. Larger is a plugin fault, not
 /// something to print or pass on to a playbook engine.
 pub const MAX_RESULT_BYTES: usize = 8 << 20;
+/// The largest inbound webhook body handed to a plugin.
+pub const MAX_WEBHOOK_BYTES: usize = 1 << 20;
+/// A webhook is answered within this, whatever the resource's deadline
+/// (Zoom gives up after 3 seconds).
+const WEBHOOK_BUDGET: Duration = Duration::from_secs(2);
+/// The longest plugin loading may take when no caller's deadline applies.
+const LOAD_BUDGET: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Clone, Default)]
 pub struct HostOptions {
@@ -35,14 +45,27 @@ pub struct HostOptions {
     pub cache_dir: Option<PathBuf>,
     /// Compile every run instead of using the on-disk cache.
     pub no_disk_cache: bool,
+    /// Where the persistent store lives; `None`: the user's state dir.
+    pub state_dir: Option<PathBuf>,
+    /// Keep the store in memory: the run leaves nothing behind.
+    pub no_store: bool,
 }
 
 pub struct Host {
     runtime: Runtime,
-    cache: Arc<SharedCache>,
+    store: Arc<Store>,
     client: reqwest::Client,
     /// The SHA-256 of each plugin file loaded, by what the file was then.
     file_digests: Mutex<HashMap<FileStamp, [u8; 32]>>,
+}
+
+/// What an invocation may do beyond HTTP calls.
+#[derive(Clone, Default)]
+pub struct InvokeOptions {
+    /// Where downloads are written; `None`: the action may not download.
+    pub output_dir: Option<PathBuf>,
+    /// Told of a download's progress (bytes so far, total when known).
+    pub progress: Option<Progress>,
 }
 
 /// A successful action.
@@ -51,7 +74,18 @@ pub struct Invocation {
     pub data: Value,
     /// HTTP requests that left the host, retries included.
     pub http_requests: u32,
+    /// Files its downloads wrote.
+    pub files: Vec<PathBuf>,
     pub elapsed: Duration,
+}
+
+/// Whether an action will work with the credentials tested.
+#[derive(Debug, Clone, Serialize)]
+pub struct Readiness {
+    pub action: String,
+    pub ready: bool,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub reason: String,
 }
 
 /// A successful connectivity test.
@@ -60,8 +94,39 @@ pub struct TestOutcome {
     pub summary: String,
     pub checks: Vec<(String, String)>,
     pub scopes: Vec<String>,
+    pub readiness: Vec<Readiness>,
+    /// Where the plugin may connect, and where each entry came from.
+    pub egress: Vec<Rule>,
     pub http_requests: u32,
     pub elapsed: Duration,
+}
+
+/// What to answer an inbound webhook, and the event it carried if any.
+#[derive(Debug, Clone, Serialize)]
+pub enum WebhookAnswer {
+    /// Answer the sender with this (a URL validation challenge).
+    Reply {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    },
+    /// A verified event.
+    Event {
+        event_type: String,
+        id: String,
+        time_ms: u64,
+        payload: Value,
+    },
+    /// Not from the upstream, or not acceptable.
+    Rejected { reason: String },
+}
+
+/// An inbound webhook as it arrived.
+#[derive(Debug, Clone)]
+pub struct WebhookRequest {
+    pub method: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
 }
 
 impl Host {
@@ -80,30 +145,57 @@ impl Host {
                     message: format!("cannot start the WebAssembly runtime: {e:#}"),
                 }
             })?;
+        let store = match (options.no_store, options.state_dir.or_else(Store::default_dir)) {
+            (false, Some(dir)) => Store::open(&dir).map_err(|e| {
+                Error::Usage(format!(
+                    "cannot use the state directory: {e}; fix it, point --state-dir (or SOAR_HOST_STATE_DIR) elsewhere, or run with --no-store"
+                ))
+            })?,
+            (false, None) => {
+                tracing::warn!("no state directory (HOME is not set): the store lasts this run only");
+                Store::in_memory()
+            }
+            (true, _) => Store::in_memory(),
+        };
         Ok(Self {
             runtime,
-            cache: Arc::new(SharedCache::default()),
+            store: Arc::new(store),
             client: http::client(),
             file_digests: Mutex::default(),
         })
     }
 
     /// Load a plugin by name or path (relative to `base_dir`).
-    pub async fn plugin(&self, reference: &str, base_dir: &std::path::Path) -> Result<Arc<Plugin>> {
+    pub async fn plugin(&self, reference: &str, base_dir: &Path) -> Result<Arc<Plugin>> {
+        self.plugin_within(reference, base_dir, Deadline::after(LOAD_BUDGET))
+            .await
+            .redact()
+    }
+
+    async fn plugin_within(
+        &self,
+        reference: &str,
+        base_dir: &Path,
+        deadline: Deadline,
+    ) -> Result<Arc<Plugin>> {
         let plugin_err = |message: String| Error::Plugin {
             plugin: reference.to_owned(),
             message,
         };
         let source = plugins::resolve(reference, base_dir).map_err(plugin_err)?;
         let loaded = match source.body {
-            Body::Builtin { wasm, digest } => self.runtime.load(digest, wasm).await,
-            Body::File(stamp) => self.load_file(stamp).await,
+            Body::Builtin { wasm, digest } => self.runtime.load(digest, wasm, deadline).await,
+            Body::File(stamp) => self.load_file(stamp, deadline).await,
         };
         loaded.map_err(|m| plugin_err(format!("{}: {m}", source.origin)))
     }
 
     /// A plugin file, read and hashed only when it is new or has changed.
-    async fn load_file(&self, stamp: FileStamp) -> std::result::Result<Arc<Plugin>, String> {
+    async fn load_file(
+        &self,
+        stamp: FileStamp,
+        deadline: Deadline,
+    ) -> std::result::Result<Arc<Plugin>, String> {
         let known = self
             .file_digests
             .lock()
@@ -114,19 +206,30 @@ impl Host {
         }
         let wasm = stamp.read()?;
         let digest = runtime::digest(&wasm);
-        let plugin = self.runtime.load(digest, &wasm).await?;
         if let Ok(mut digests) = self.file_digests.lock() {
             digests.insert(stamp, digest);
         }
-        Ok(plugin)
+        self.runtime.load(digest, &wasm, deadline).await
     }
 
     pub async fn manifest(&self, resource: &Resource) -> Result<Manifest> {
-        Ok(self.plugin_of(resource).await?.manifest.clone())
+        let deadline = Deadline::after(resource.timeout);
+        Ok(self.plugin_of(resource, deadline).await?.manifest.clone()).redact()
     }
 
-    async fn plugin_of(&self, resource: &Resource) -> Result<Arc<Plugin>> {
-        self.plugin(&resource.plugin, resource.base_dir())
+    /// The resource's egress list, as its plugin's manifest resolves it.
+    pub async fn egress(&self, resource: &Resource) -> Result<Vec<Rule>> {
+        let deadline = Deadline::after(resource.timeout);
+        async {
+            let plugin = self.plugin_of(resource, deadline).await?;
+            Ok(self.resolve(resource, &plugin)?.egress.rules)
+        }
+        .await
+        .redact()
+    }
+
+    async fn plugin_of(&self, resource: &Resource, deadline: Deadline) -> Result<Arc<Plugin>> {
+        self.plugin_within(&resource.plugin, resource.base_dir(), deadline)
             .await
             .map_err(|e| match e {
                 Error::Plugin { plugin, message } => {
@@ -136,74 +239,125 @@ impl Host {
             })
     }
 
+    /// The resource's config resolved, its secrets registered for redaction.
+    fn resolve(&self, resource: &Resource, plugin: &Plugin) -> Result<ResolvedConfig> {
+        let config = resource.resolve(&plugin.manifest)?;
+        redact::register(&config.secrets);
+        Ok(config)
+    }
+
     /// The connectivity test: credentials, account, network and scopes.
     pub async fn test(&self, resource: &Resource) -> Result<TestOutcome> {
-        let plugin = self.plugin_of(resource).await?;
-        let config = resource.resolve(&plugin.manifest)?;
+        self.test_inner(resource).await.redact()
+    }
+
+    async fn test_inner(&self, resource: &Resource) -> Result<TestOutcome> {
+        // Loading counts against the action's deadline.
         let deadline = Deadline::after(resource.timeout);
+        let plugin = self.plugin_of(resource, deadline).await?;
+        let config = self.resolve(resource, &plugin)?;
         let call = Call::Test {
             config: wit_config(&config),
         };
-        let redactor = Redactor::new(&config.secrets);
-        let (answer, http_requests) = self
-            .run(&plugin, resource, &config, &redactor, deadline, call)
+        let (answer, http_requests, _) = self
+            .run(&plugin, resource, &config, deadline, None, call)
             .await?;
         let Answer::Test(result) = answer else {
             unreachable!("a test call answers with a test report")
         };
         match result {
             Ok(report) => Ok(TestOutcome {
-                summary: redactor.redact(&report.summary),
+                summary: report.summary,
                 checks: report
                     .checks
                     .into_iter()
-                    .map(|c| (redactor.redact(&c.name), redactor.redact(&c.detail)))
+                    .map(|c| (c.name, c.detail))
                     .collect(),
                 scopes: report.scopes,
+                readiness: report
+                    .readiness
+                    .into_iter()
+                    .map(|r| Readiness {
+                        action: r.action,
+                        ready: r.ready,
+                        reason: r.reason,
+                    })
+                    .collect(),
+                egress: config.egress.rules,
                 http_requests,
                 elapsed: deadline.started.elapsed(),
             }),
-            Err(e) => Err(self.failure(&plugin, &redactor, e, http_requests)),
+            Err(e) => Err(failure(&plugin, e, http_requests)),
         }
     }
 
     /// Run `action` on `resource` with `params` (a JSON object), within the
-    /// resource's deadline. Params are checked against the manifest first:
-    /// on any error before the plugin runs, nothing is sent.
+    /// resource's deadline. Params are checked against the action's schema
+    /// first: on any error before the plugin runs, nothing is sent.
     pub async fn invoke(
         &self,
         resource: &Resource,
         action: &str,
         params: &Value,
     ) -> Result<Invocation> {
-        let plugin = self.plugin_of(resource).await?;
+        self.invoke_with(resource, action, params, &InvokeOptions::default())
+            .await
+    }
+
+    /// [`Host::invoke`], with somewhere to write downloads.
+    pub async fn invoke_with(
+        &self,
+        resource: &Resource,
+        action: &str,
+        params: &Value,
+        options: &InvokeOptions,
+    ) -> Result<Invocation> {
+        self.invoke_inner(resource, action, params, options)
+            .await
+            .redact()
+    }
+
+    async fn invoke_inner(
+        &self,
+        resource: &Resource,
+        action: &str,
+        params: &Value,
+        options: &InvokeOptions,
+    ) -> Result<Invocation> {
+        let deadline = Deadline::after(resource.timeout);
+        let plugin = self.plugin_of(resource, deadline).await?;
         let manifest = &plugin.manifest;
         let Some(spec) = manifest.action(action) else {
             return Err(Error::UnknownAction {
                 plugin: manifest.name.clone(),
-                action: action.to_owned(),
+                action: redact::printable(action).into_owned(),
                 known: manifest.action_names(),
             });
         };
-        let checked = params::validate(spec, params).map_err(|message| Error::InvalidParams {
+        let invalid = |message| Error::InvalidParams {
             action: action.to_owned(),
             message,
-        })?;
-        let config = resource.resolve(manifest)?;
-        let deadline = Deadline::after(resource.timeout);
+        };
+        let checker = plugin.checker(spec).map_err(invalid)?;
+        let checked = params::validate(spec, &checker, params).map_err(invalid)?;
+        let config = self.resolve(resource, &plugin)?;
         let call = Call::Invoke {
             action: action.to_owned(),
             config: wit_config(&config),
             params: Value::Object(checked).to_string(),
         };
-        let redactor = Redactor::new(&config.secrets);
-        let (answer, http_requests) = self
-            .run(&plugin, resource, &config, &redactor, deadline, call)
+        let downloads = options.output_dir.as_ref().map(|dir| Downloads {
+            dir: dir.clone(),
+            max_bytes: resource.download_max_bytes,
+            progress: options.progress.clone(),
+        });
+        let (answer, http_requests, files) = self
+            .run(&plugin, resource, &config, deadline, downloads, call)
             .await?;
         let Answer::Invoke(result) = answer else {
             unreachable!("an invoke call answers with a result")
         };
-        match result {
+        let outcome = match result {
             Ok(text) if text.len() > MAX_RESULT_BYTES => Err(Error::Internal {
                 plugin: manifest.name.clone(),
                 message: format!(
@@ -212,20 +366,107 @@ impl Host {
                     MAX_RESULT_BYTES >> 20
                 ),
             }),
-            Ok(text) => {
-                let mut data: Value = serde_json::from_str(&text).map_err(|e| Error::Internal {
-                    plugin: manifest.name.clone(),
-                    message: format!("action `{action}` returned text that is not JSON: {e}"),
-                })?;
-                redactor.redact_json(&mut data);
-                Ok(Invocation {
+            Ok(text) => serde_json::from_str(&text)
+                .map(|data| Invocation {
                     data,
                     http_requests,
+                    files: files.clone(),
                     elapsed: deadline.started.elapsed(),
                 })
+                .map_err(|e| Error::Internal {
+                    plugin: manifest.name.clone(),
+                    message: format!("action `{action}` returned text that is not JSON: {e}"),
+                }),
+            Err(e) => Err(failure(&plugin, e, http_requests)),
+        };
+        if outcome.is_err() {
+            // Nothing lost, nothing half-kept: a failed action's files go.
+            for file in &files {
+                let _ = std::fs::remove_file(file);
             }
-            Err(e) => Err(self.failure(&plugin, &redactor, e, http_requests)),
         }
+        outcome
+    }
+
+    /// Hand an inbound webhook to the resource's plugin: it verifies it
+    /// against the resource's config and answers with a reply, an event, or
+    /// a rejection. The plugin makes no outbound call.
+    pub async fn webhook(
+        &self,
+        resource: &Resource,
+        request: WebhookRequest,
+    ) -> Result<WebhookAnswer> {
+        self.webhook_inner(resource, request).await.redact()
+    }
+
+    async fn webhook_inner(
+        &self,
+        resource: &Resource,
+        request: WebhookRequest,
+    ) -> Result<WebhookAnswer> {
+        let deadline = Deadline::after(resource.timeout.min(WEBHOOK_BUDGET));
+        if request.body.len() > MAX_WEBHOOK_BYTES {
+            return Ok(WebhookAnswer::Rejected {
+                reason: format!("body over {} KiB", MAX_WEBHOOK_BYTES >> 10),
+            });
+        }
+        let plugin = self.plugin_of(resource, deadline).await?;
+        let config = self.resolve(resource, &plugin)?;
+        let call = Call::Webhook {
+            config: wit_config(&config),
+            request: crate::bindings::WebhookRequest {
+                method: request.method,
+                headers: request
+                    .headers
+                    .into_iter()
+                    .map(|(n, v)| (n.to_ascii_lowercase(), v))
+                    .collect(),
+                body: request.body,
+            },
+        };
+        // No egress: verifying a webhook needs none.
+        let mut config = config;
+        config.egress = Default::default();
+        let (answer, _, _) = self
+            .run(&plugin, resource, &config, deadline, None, call)
+            .await?;
+        let Answer::Webhook(outcome) = answer else {
+            unreachable!("a webhook call answers with an outcome")
+        };
+        Ok(match outcome {
+            WebhookOutcome::Reply(r) => WebhookAnswer::Reply {
+                status: r.status,
+                headers: r.headers,
+                body: r.body,
+            },
+            WebhookOutcome::Event(e) => match serde_json::from_str(&e.payload) {
+                Ok(payload)
+                    if plugin.manifest.events.is_empty()
+                        || plugin
+                            .manifest
+                            .events
+                            .iter()
+                            .any(|t| t.name == e.event_type) =>
+                {
+                    WebhookAnswer::Event {
+                        event_type: e.event_type,
+                        id: e.id,
+                        time_ms: e.time_ms,
+                        payload,
+                    }
+                }
+                Ok(_) => WebhookAnswer::Rejected {
+                    reason: format!(
+                        "event type `{}` is not among those the plugin declares",
+                        redact::printable(&e.event_type)
+                    ),
+                },
+                Err(_) => WebhookAnswer::Rejected {
+                    reason: "the plugin's event payload is not JSON".into(),
+                },
+            },
+            WebhookOutcome::Rejected(reason) => WebhookAnswer::Rejected { reason },
+        })
     }
 
     async fn run(
@@ -233,19 +474,20 @@ impl Host {
         plugin: &Plugin,
         resource: &Resource,
         config: &ResolvedConfig,
-        redactor: &Redactor,
         deadline: Deadline,
+        downloads: Option<Downloads>,
         call: Call,
-    ) -> Result<(Answer, u32)> {
+    ) -> Result<(Answer, u32, Vec<PathBuf>)> {
         let state = InvocationState::new(
             resource.memory_limit_bytes,
-            HttpGrant::new(self.client.clone(), config.allowed_hosts.clone(), deadline),
-            self.cache.scope(&resource.id),
-            PluginLog {
-                plugin: plugin.manifest.name.clone(),
-                resource: resource.label.clone(),
-                redactor: redactor.clone(),
-            },
+            HttpGrant::new(
+                self.client.clone(),
+                config.egress.clone(),
+                deadline,
+                downloads,
+            ),
+            self.store.scope(&resource.id),
+            PluginLog::new(plugin.manifest.name.clone(), resource.label.clone()),
         );
         let (answer, state) = self.runtime.call(plugin, state, deadline, call).await;
         let output = state.captured_output();
@@ -253,6 +495,7 @@ impl Host {
             tracing::debug!(target: "plugin", plugin = %plugin.manifest.name, "output: {output}");
         }
         let sent = state.http.sent;
+        let files = state.http.saved.clone();
         match answer {
             Ok(answer) => {
                 // Fill in what only the host knows: when the rate limit resets.
@@ -265,69 +508,56 @@ impl Host {
                     }
                     other => other,
                 };
-                Ok((answer, sent))
+                Ok((answer, sent, files))
             }
-            Err(CallFailure::Timeout) => Err(Error::Timeout {
-                secs: deadline.budget().as_secs(),
-                waiting: match &state.http.waiting_on {
-                    Some(what) => format!("waiting for {what}"),
-                    None => format!("while plugin `{}` was running", plugin.manifest.name),
-                },
-            }),
-            Err(CallFailure::Trap(trap)) => Err(Error::Internal {
-                plugin: plugin.manifest.name.clone(),
-                message: redactor.redact(&if output.is_empty() {
-                    trap
-                } else {
-                    format!(
-                        "{trap}; it printed: {}",
-                        output.lines().collect::<Vec<_>>().join(" | ")
-                    )
-                }),
-            }),
+            Err(failure) => {
+                for file in &files {
+                    let _ = std::fs::remove_file(file);
+                }
+                Err(match failure {
+                    CallFailure::Timeout => Error::Timeout {
+                        secs: deadline.budget().as_secs(),
+                        waiting: match &state.http.waiting_on {
+                            Some(what) => format!("waiting for {what}"),
+                            None => format!("while plugin `{}` was running", plugin.manifest.name),
+                        },
+                    },
+                    CallFailure::Trap(trap) => Error::Internal {
+                        plugin: plugin.manifest.name.clone(),
+                        message: if output.is_empty() {
+                            trap
+                        } else {
+                            format!(
+                                "{trap}; it printed: {}",
+                                output.lines().collect::<Vec<_>>().join(" | ")
+                            )
+                        },
+                    },
+                })
+            }
         }
     }
+}
 
-    fn failure(&self, plugin: &Plugin, redactor: &Redactor, e: ActionError, sent: u32) -> Error {
-        Error::Action {
-            failure: failure_of(plugin, redactor, e),
-            sent: sent > 0,
-        }
+fn failure(plugin: &Plugin, e: ActionError, sent: u32) -> Error {
+    Error::Action {
+        failure: ActionFailure {
+            kind: e.kind.into(),
+            message: e.message,
+            http_status: e.http_status,
+            upstream_code: e.upstream_code,
+            retry_after_secs: e.retry_after_secs,
+            upstream: plugin.manifest.title.clone(),
+        },
+        sent: sent > 0,
     }
 }
 
 fn with_retry_after(mut e: ActionError, last: Option<u64>) -> ActionError {
-    if e.kind == ErrorKind::RateLimited && e.retry_after_secs.is_none() {
+    if e.kind == WitErrorKind::RateLimited && e.retry_after_secs.is_none() {
         e.retry_after_secs = last;
     }
     e
-}
-
-fn failure_of(plugin: &Plugin, redactor: &Redactor, e: ActionError) -> ActionFailure {
-    ActionFailure {
-        kind: kind_name(e.kind).into(),
-        message: redactor.redact(&e.message),
-        http_status: e.http_status,
-        upstream_code: e.upstream_code,
-        retry_after_secs: e.retry_after_secs,
-        upstream: plugin.manifest.title.clone(),
-    }
-}
-
-fn kind_name(kind: ErrorKind) -> &'static str {
-    match kind {
-        ErrorKind::InvalidInput => "invalid-input",
-        ErrorKind::Config => "config",
-        ErrorKind::Auth => "auth",
-        ErrorKind::Forbidden => "forbidden",
-        ErrorKind::NotFound => "not-found",
-        ErrorKind::Conflict => "conflict",
-        ErrorKind::RateLimited => "rate-limited",
-        ErrorKind::Upstream => "upstream",
-        ErrorKind::Timeout => "timeout",
-        ErrorKind::Denied => "denied",
-        ErrorKind::Internal => "internal",
-    }
 }
 
 fn wit_config(config: &ResolvedConfig) -> Vec<ConfigValue> {
@@ -339,4 +569,73 @@ fn wit_config(config: &ResolvedConfig) -> Vec<ConfigValue> {
             value: value.to_string(),
         })
         .collect()
+}
+
+impl Redact for Invocation {
+    fn redact(mut self) -> Self {
+        self.data = self.data.redact();
+        self
+    }
+}
+
+impl Redact for TestOutcome {
+    fn redact(mut self) -> Self {
+        self.summary = self.summary.redact();
+        self.checks = self
+            .checks
+            .into_iter()
+            .map(|(n, d)| (n.redact(), d.redact()))
+            .collect();
+        self.scopes = self.scopes.redact();
+        for r in &mut self.readiness {
+            r.action = std::mem::take(&mut r.action).redact();
+            r.reason = std::mem::take(&mut r.reason).redact();
+        }
+        self
+    }
+}
+
+impl Redact for WebhookAnswer {
+    fn redact(self) -> Self {
+        match self {
+            WebhookAnswer::Event {
+                event_type,
+                id,
+                time_ms,
+                payload,
+            } => WebhookAnswer::Event {
+                event_type: event_type.redact(),
+                id: id.redact(),
+                time_ms,
+                payload: payload.redact(),
+            },
+            WebhookAnswer::Rejected { reason } => WebhookAnswer::Rejected {
+                reason: reason.redact(),
+            },
+            // The reply goes back to the upstream that sent the webhook, as
+            // the plugin wrote it (a challenge's answer is a keyed hash, not
+            // the key).
+            reply => reply,
+        }
+    }
+}
+
+/// Checked at load; holds no config value.
+impl Redact for Manifest {
+    fn redact(self) -> Self {
+        self
+    }
+}
+
+/// Scheme, host and port only, from the resource and the manifest.
+impl Redact for Rule {
+    fn redact(self) -> Self {
+        self
+    }
+}
+
+impl Redact for Arc<Plugin> {
+    fn redact(self) -> Self {
+        self
+    }
 }

@@ -7,18 +7,27 @@
 //! and workers later) is [`Host::invoke`]: run this action on this resource,
 //! within its deadline, and return the result or a typed error.
 
-pub mod capabilities;
+mod bindings;
+mod capabilities;
 pub mod deadline;
+pub mod egress;
 pub mod error;
-pub mod host;
+mod host;
 pub mod manifest;
 pub mod params;
 pub mod plugins;
+mod private_dir;
 pub mod redact;
 pub mod resource;
-pub mod runtime;
+mod runtime;
 
-pub use error::{Error, ErrorClass};
-pub use host::{Allocation, Host, HostOptions, Invocation, TestOutcome};
+pub use capabilities::http::{Progress, client as http_client};
+pub use capabilities::store::Store;
+pub use error::{Error, ErrorClass, ErrorKind};
+pub use host::{
+    Allocation, Host, HostOptions, Invocation, InvokeOptions, Readiness, TestOutcome,
+    WebhookAnswer, WebhookRequest,
+};
 pub use manifest::Manifest;
 pub use resource::Resource;
+pub use runtime::Plugin;

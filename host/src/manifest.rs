@@ -1,10 +1,17 @@
-//! A plugin's manifest on the host side: what `actions --json` prints and
-//! what params and config are checked against.
+//! A plugin's manifest on the host side: what `actions --json` prints, what
+//! config is checked against, and each action's params JSON Schema. A
+//! manifest is checked when the plugin loads (see [`Manifest::from_wit`]):
+//! duplicate or malformed names, control characters and schemas that are
+//! not JSON Schema are refused, so nothing a plugin declares reaches a
+//! terminal or a playbook engine unchecked.
 
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
-use crate::runtime::bindings as wit;
+use crate::bindings as wit;
+
+/// The JSON Schema dialect of params and output schemas.
+pub const SCHEMA_DIALECT: &str = "https://json-schema.org/draft/2020-12/schema";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Manifest {
@@ -12,8 +19,12 @@ pub struct Manifest {
     pub title: String,
     pub version: String,
     pub description: String,
+    /// The `soar:plugin` contract version the component was built against.
+    pub contract: String,
     pub config: Vec<ConfigField>,
     pub actions: Vec<Action>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<EventType>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,26 +69,88 @@ pub struct Action {
     pub title: String,
     pub kind: ActionKind,
     pub description: String,
-    pub params: Vec<Param>,
+    /// The upstream operation (`GET /users/{userId}`); empty when unknown.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub operation: String,
+    /// JSON Schema (2020-12) of the params object.
+    pub params_schema: Value,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_schema: Option<Value>,
     pub scopes: Vec<String>,
     pub idempotent: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Param {
+pub struct EventType {
     pub name: String,
     pub description: String,
-    #[serde(rename = "type")]
-    pub value_type: ValueType,
+}
+
+/// One top-level param as the schema declares it, for listings.
+#[derive(Debug, Clone)]
+pub struct ParamView<'a> {
+    pub name: &'a str,
+    pub schema: &'a Value,
     pub required: bool,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        default,
-        deserialize_with = "present"
-    )]
-    pub default: Option<Value>,
-    #[serde(skip_serializing_if = "Vec::is_empty", default)]
-    pub allowed: Vec<Value>,
+}
+
+impl ParamView<'_> {
+    /// `string`, `integer`, `string | null`, `object`... or `any`.
+    pub fn type_name(&self) -> String {
+        match self.schema.get("type") {
+            Some(Value::String(t)) => t.clone(),
+            Some(Value::Array(ts)) => ts
+                .iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(" | "),
+            _ => "any".into(),
+        }
+    }
+
+    pub fn description(&self) -> &str {
+        self.schema
+            .get("description")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+    }
+
+    pub fn allowed(&self) -> &[Value] {
+        self.schema
+            .get("enum")
+            .and_then(Value::as_array)
+            .map_or(&[], Vec::as_slice)
+    }
+
+    pub fn default(&self) -> Option<&Value> {
+        self.schema.get("default")
+    }
+}
+
+impl Action {
+    /// The top-level params, in the schema's order.
+    pub fn params(&self) -> Vec<ParamView<'_>> {
+        let required: Vec<&str> = self
+            .params_schema
+            .get("required")
+            .and_then(Value::as_array)
+            .map(|r| r.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        self.params_schema
+            .get("properties")
+            .and_then(Value::as_object)
+            .map(|props| {
+                props
+                    .iter()
+                    .map(|(name, schema)| ParamView {
+                        name,
+                        schema,
+                        required: required.contains(&name.as_str()),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
 }
 
 /// A field that is present is `Some`, even when it is `null` (a default of
@@ -100,81 +173,153 @@ impl Manifest {
             .join(", ")
     }
 
-    /// Convert what the plugin exported; defaults and allowed values travel
-    /// as JSON text and must parse.
-    pub(crate) fn from_wit(m: wit::WitManifest) -> Result<Self, String> {
+    /// Convert and check what the plugin exported.
+    pub(crate) fn from_wit(m: wit::WitManifest, contract: wit::Contract) -> Result<Self, String> {
         let json = |what: &str, text: &str| -> Result<Value, String> {
             serde_json::from_str(text).map_err(|e| format!("{what} is not valid JSON: {e}"))
         };
-        let config = m
-            .config
-            .into_iter()
-            .map(|f| {
-                Ok(ConfigField {
-                    default: f
-                        .default
-                        .as_deref()
-                        .map(|d| json(&format!("default of config field `{}`", f.name), d))
-                        .transpose()?,
-                    value_type: f.value_type.into(),
-                    name: f.name,
-                    description: f.description,
-                    required: f.required,
-                    secret: f.secret,
-                    url: f.url,
+        check_name("plugin", &m.name)?;
+        for (what, text) in [
+            ("title", &m.title),
+            ("version", &m.version),
+            ("description", &m.description),
+        ] {
+            check_text(&format!("the plugin's {what}"), text)?;
+        }
+        let mut config: Vec<ConfigField> = Vec::new();
+        for f in m.config {
+            check_name("config field", &f.name)?;
+            check_text(&format!("config field `{}`", f.name), &f.description)?;
+            if config.iter().any(|c| c.name == f.name) {
+                return Err(format!("two config fields are named `{}`", f.name));
+            }
+            config.push(ConfigField {
+                default: f
+                    .default
+                    .as_deref()
+                    .map(|d| json(&format!("default of config field `{}`", f.name), d))
+                    .transpose()?,
+                value_type: f.value_type.into(),
+                name: f.name,
+                description: f.description,
+                required: f.required,
+                secret: f.secret,
+                url: f.url,
+            });
+        }
+        let mut actions: Vec<Action> = Vec::new();
+        for a in m.actions {
+            check_name("action", &a.name)?;
+            let what = format!("action `{}`", a.name);
+            for text in [&a.title, &a.description, &a.operation] {
+                check_text(&what, text)?;
+            }
+            for scope in &a.scopes {
+                check_text(&what, scope)?;
+            }
+            if actions.iter().any(|b| b.name == a.name) {
+                return Err(format!("two actions are named `{}`", a.name));
+            }
+            let params_schema = json(&format!("the params schema of {what}"), &a.params_schema)?;
+            check_schema(&format!("the params schema of {what}"), &params_schema)?;
+            if params_schema.get("type").and_then(Value::as_str) != Some("object") {
+                return Err(format!(
+                    "the params schema of {what} must be of \"type\": \"object\""
+                ));
+            }
+            let output_schema = a
+                .output_schema
+                .as_deref()
+                .map(|text| {
+                    let schema = json(&format!("the output schema of {what}"), text)?;
+                    check_schema(&format!("the output schema of {what}"), &schema)?;
+                    Ok::<_, String>(schema)
                 })
-            })
-            .collect::<Result<_, String>>()?;
-        let actions = m
-            .actions
-            .into_iter()
-            .map(|a| {
-                let params = a
-                    .params
-                    .into_iter()
-                    .map(|p| {
-                        let what = format!("param `{}` of action `{}`", p.name, a.name);
-                        Ok(Param {
-                            default: p
-                                .default
-                                .as_deref()
-                                .map(|d| json(&format!("default of {what}"), d))
-                                .transpose()?,
-                            allowed: p
-                                .allowed
-                                .iter()
-                                .map(|v| json(&format!("an allowed value of {what}"), v))
-                                .collect::<Result<_, _>>()?,
-                            value_type: p.value_type.into(),
-                            name: p.name,
-                            description: p.description,
-                            required: p.required,
-                        })
-                    })
-                    .collect::<Result<_, String>>()?;
-                Ok(Action {
-                    kind: match a.kind {
-                        wit::ActionKind::Enrichment => ActionKind::Enrichment,
-                        wit::ActionKind::Containment => ActionKind::Containment,
-                    },
-                    name: a.name,
-                    title: a.title,
-                    description: a.description,
-                    params,
-                    scopes: a.scopes,
-                    idempotent: a.idempotent,
-                })
-            })
-            .collect::<Result<_, String>>()?;
+                .transpose()?;
+            actions.push(Action {
+                kind: match a.kind {
+                    wit::ActionKind::Enrichment => ActionKind::Enrichment,
+                    wit::ActionKind::Containment => ActionKind::Containment,
+                },
+                name: a.name,
+                title: a.title,
+                description: a.description,
+                operation: a.operation,
+                params_schema,
+                output_schema,
+                scopes: a.scopes,
+                idempotent: a.idempotent,
+            });
+        }
+        let mut events: Vec<EventType> = Vec::new();
+        for e in m.events {
+            check_text("an event type", &e.name)?;
+            check_text(&format!("event type `{}`", e.name), &e.description)?;
+            if e.name.is_empty() || events.iter().any(|x| x.name == e.name) {
+                return Err(format!(
+                    "event type `{}` is empty or declared twice",
+                    e.name
+                ));
+            }
+            events.push(EventType {
+                name: e.name,
+                description: e.description,
+            });
+        }
         Ok(Manifest {
             name: m.name,
             title: m.title,
             version: m.version,
             description: m.description,
+            contract: contract.version().to_owned(),
             config,
             actions,
+            events,
         })
     }
+}
+
+/// Names are what resource files, CLI arguments and URLs carry: lower-case
+/// letters, digits, `_` and `-`, starting with a letter, at most 64 bytes.
+fn check_name(what: &str, name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{what} name {} is malformed: use lower-case letters, digits, `_` and `-`, starting with a letter, at most 64 bytes",
+            crate::redact::printable(&format!("{name:?}"))
+        ))
+    }
+}
+
+/// Text a person will read: no control characters (escape sequences could
+/// rewrite their terminal), and of a sane length.
+fn check_text(what: &str, text: &str) -> Result<(), String> {
+    if text.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(format!("{what}: a text holds control characters"));
+    }
+    if text.len() > 4096 {
+        return Err(format!("{what}: a text is over 4096 bytes"));
+    }
+    Ok(())
+}
+
+/// A schema must be a JSON Schema a standard validator accepts.
+fn check_schema(what: &str, schema: &Value) -> Result<(), String> {
+    if !schema.is_object() {
+        return Err(format!("{what} is not a JSON object"));
+    }
+    jsonschema::draft202012::meta::validate(schema)
+        .map_err(|e| format!("{what} is not a valid JSON Schema: {e}"))?;
+    jsonschema::draft202012::new(schema)
+        .map(drop)
+        .map_err(|e| format!("{what} cannot be used: {e}"))
 }
 
 impl From<wit::ValueType> for ValueType {
@@ -240,6 +385,103 @@ impl ValueType {
                 Some(value.clone())
             }
             _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bindings::{Contract, v0_2::soar::plugin::types as w};
+
+    fn action(name: &str) -> w::Action {
+        w::Action {
+            name: name.into(),
+            title: "T".into(),
+            kind: w::ActionKind::Enrichment,
+            description: "d".into(),
+            operation: "GET /users".into(),
+            params_schema: r#"{"type": "object", "properties": {"a": {"type": "integer"}}}"#.into(),
+            output_schema: None,
+            scopes: vec!["user:read".into()],
+            idempotent: true,
+        }
+    }
+
+    fn field(name: &str) -> w::ConfigField {
+        w::ConfigField {
+            name: name.into(),
+            description: String::new(),
+            value_type: w::ValueType::String,
+            required: false,
+            default: None,
+            secret: false,
+            url: false,
+        }
+    }
+
+    fn manifest(actions: Vec<w::Action>, config: Vec<w::ConfigField>) -> w::Manifest {
+        w::Manifest {
+            name: "p".into(),
+            title: "P".into(),
+            version: "1".into(),
+            description: String::new(),
+            config,
+            actions,
+            events: vec![],
+        }
+    }
+
+    fn refused(m: w::Manifest) -> String {
+        Manifest::from_wit(m, Contract::V0_2).unwrap_err()
+    }
+
+    #[test]
+    fn a_sound_manifest_loads() {
+        let m = Manifest::from_wit(
+            manifest(vec![action("get_user")], vec![field("api_url")]),
+            Contract::V0_2,
+        )
+        .unwrap();
+        assert_eq!(m.contract, "0.2.0");
+        assert_eq!(m.actions[0].params()[0].type_name(), "integer");
+    }
+
+    #[test]
+    fn duplicates_are_refused() {
+        let err = refused(manifest(vec![action("a"), action("a")], vec![]));
+        assert_eq!(err, "two actions are named `a`");
+        let err = refused(manifest(vec![], vec![field("x"), field("x")]));
+        assert_eq!(err, "two config fields are named `x`");
+    }
+
+    #[test]
+    fn malformed_names_and_control_characters_are_refused() {
+        for name in ["", "Get", "1x", "a b", "a\u{1b}[2J", &"x".repeat(65)] {
+            let err = refused(manifest(vec![action(name)], vec![]));
+            assert!(err.contains("is malformed"), "{name:?}: {err}");
+            assert!(!err.contains('\u{1b}'), "{err}");
+        }
+        let mut a = action("a");
+        a.description = "\u{7}bell".into();
+        assert!(refused(manifest(vec![a], vec![])).contains("control characters"));
+        let mut f = field("f");
+        f.description = "x\ry".into();
+        assert!(refused(manifest(vec![], vec![f])).contains("control characters"));
+    }
+
+    #[test]
+    fn schemas_must_be_json_schema_objects() {
+        for (schema, why) in [
+            ("not json", "not valid JSON"),
+            (r#"{"type": "objekt"}"#, "not a valid JSON Schema"),
+            (r#"{"type": "string"}"#, "must be of \"type\": \"object\""),
+            ("[1]", "not a JSON object"),
+        ] {
+            let mut a = action("a");
+            a.params_schema = schema.into();
+            let err = refused(manifest(vec![a], vec![]));
+            assert!(err.contains(why), "{schema}: {err}");
         }
     }
 }

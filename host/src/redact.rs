@@ -1,7 +1,17 @@
-//! Secrets never reach a terminal or a log: every text that leaves the host
-//! and may carry plugin-controlled content passes through a [`Redactor`].
+//! Secrets never leave the host. Every secret a resource resolves is
+//! registered here for the life of the process, and everything that leaves
+//! the host passes one redaction at the edge: the library's answers (results,
+//! errors, test reports — see [`Redact`], applied where [`crate::Host`]'s
+//! calls return) and every log line ([`Writer`], the log's output). So a
+//! secret is masked wherever host-built text, a plugin's log, error, result
+//! key or value carries it, in its plain, percent-encoded and Base64 forms,
+//! without a list of call sites to remember.
+
+use std::io::Write;
+use std::sync::RwLock;
 
 use base64::Engine;
+use serde_json::Value;
 
 pub const MASK: &str = "[REDACTED]";
 
@@ -11,29 +21,32 @@ const MIN_SECRET_LEN: usize = 4;
 
 #[derive(Debug, Clone, Default)]
 pub struct Redactor {
+    secrets: Vec<String>,
     needles: Vec<String>,
 }
 
 impl Redactor {
     pub fn new(secrets: &[String]) -> Self {
-        let mut needles = Vec::new();
+        let mut redactor = Self::default();
+        redactor.add(secrets);
+        redactor
+    }
+
+    /// Add secrets; whether any was new.
+    fn add(&mut self, secrets: &[String]) -> bool {
+        let mut added = false;
         for secret in secrets.iter().filter(|s| s.len() >= MIN_SECRET_LEN) {
-            needles.push(secret.clone());
-            // The forms a secret takes on the wire, should a plugin echo a
-            // request: percent-encoded and Base64 (inside Basic auth the
-            // secret's position shifts the Base64 alphabet, so the pair with
-            // the common `:` prefix covers the usual `id:secret` form too).
-            let encoded = percent(secret);
-            if encoded != *secret {
-                needles.push(encoded);
+            if self.secrets.contains(secret) {
+                continue;
             }
-            let b64 = base64::engine::general_purpose::STANDARD;
-            needles.push(b64.encode(secret));
+            added = true;
+            self.secrets.push(secret.clone());
+            self.needles.extend(forms(secret));
         }
         // Longest first, so a secret inside another is not half-masked.
-        needles.sort_by_key(|n| std::cmp::Reverse(n.len()));
-        needles.dedup();
-        Self { needles }
+        self.needles.sort_by_key(|n| std::cmp::Reverse(n.len()));
+        self.needles.dedup();
+        added
     }
 
     pub fn is_empty(&self) -> bool {
@@ -60,26 +73,194 @@ impl Redactor {
         Some(out)
     }
 
-    /// Redact every string inside a JSON value.
-    pub fn redact_json(&self, value: &mut serde_json::Value) {
+    /// Redact every string inside a JSON value, object keys included: keys
+    /// are as much plugin output as values.
+    pub fn redact_json(&self, value: &mut Value) {
         if self.is_empty() {
             return;
         }
         match value {
-            serde_json::Value::String(s) => {
+            Value::String(s) => {
                 if let Some(masked) = self.masked(s) {
                     *s = masked;
                 }
             }
-            serde_json::Value::Array(items) => items.iter_mut().for_each(|v| self.redact_json(v)),
-            serde_json::Value::Object(map) => map.values_mut().for_each(|v| self.redact_json(v)),
+            Value::Array(items) => items.iter_mut().for_each(|v| self.redact_json(v)),
+            Value::Object(map) => {
+                if map.keys().any(|k| self.masked(k).is_some()) {
+                    let entries = std::mem::take(map);
+                    for (key, mut v) in entries {
+                        self.redact_json(&mut v);
+                        // Two keys that mask alike stay apart.
+                        let mut key = self.redact(&key);
+                        while map.contains_key(&key) {
+                            key.push('*');
+                        }
+                        map.insert(key, v);
+                    }
+                } else {
+                    map.values_mut().for_each(|v| self.redact_json(v));
+                }
+            }
             _ => {}
         }
     }
 }
 
-fn percent(value: &str) -> String {
-    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+/// The forms a secret takes on the wire, should a plugin echo a request:
+/// plain, percent-encoded (both `+` and `%20` for spaces) and Base64. Inside
+/// a longer Base64 text (Basic auth's `id:secret`) the secret's offset
+/// shifts its encoding, so for each of the three alignments the characters
+/// that encode the secret's bytes alone are a form too.
+fn forms(secret: &str) -> Vec<String> {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let mut forms = vec![secret.to_owned()];
+    let form: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+    forms.push(form.replace('+', "%20"));
+    forms.push(form);
+    forms.push(b64.encode(secret));
+    for offset in 1..=2usize {
+        let encoded = b64.encode(format!("{}{secret}", ":".repeat(offset)));
+        // Whole 3-byte groups after the prefix: 4 characters each.
+        let end = 4 * ((offset + secret.len()) / 3);
+        if end > 4 {
+            forms.push(encoded[4..end].to_owned());
+        }
+    }
+    forms.retain(|f| f.len() >= MIN_SECRET_LEN);
+    forms
+}
+
+/// Every secret this process has resolved.
+static SECRETS: RwLock<Redactor> = RwLock::new(Redactor {
+    secrets: Vec::new(),
+    needles: Vec::new(),
+});
+
+/// Mask these secrets in all output from now on.
+pub fn register(secrets: &[String]) {
+    let known = SECRETS
+        .read()
+        .map(|r| {
+            secrets
+                .iter()
+                .all(|s| s.len() < MIN_SECRET_LEN || r.secrets.contains(s))
+        })
+        .unwrap_or(false);
+    if !known && let Ok(mut r) = SECRETS.write() {
+        r.add(secrets);
+    }
+}
+
+/// Text with every registered secret masked.
+pub fn scrub(text: &str) -> String {
+    match SECRETS.read() {
+        Ok(r) => r.redact(text),
+        Err(_) => MASK.to_owned(),
+    }
+}
+
+/// Output of the host's library, masked before it is returned.
+pub trait Redact {
+    fn redact(self) -> Self;
+}
+
+impl Redact for String {
+    fn redact(self) -> Self {
+        match SECRETS.read() {
+            Ok(r) => r.masked(&self).unwrap_or(self),
+            Err(_) => MASK.to_owned(),
+        }
+    }
+}
+
+impl Redact for Value {
+    fn redact(mut self) -> Self {
+        match SECRETS.read() {
+            Ok(r) => r.redact_json(&mut self),
+            Err(_) => self = Value::String(MASK.to_owned()),
+        }
+        self
+    }
+}
+
+impl<T: Redact> Redact for Vec<T> {
+    fn redact(self) -> Self {
+        self.into_iter().map(Redact::redact).collect()
+    }
+}
+
+impl<T: Redact, E: Redact> Redact for Result<T, E> {
+    fn redact(self) -> Self {
+        self.map(Redact::redact).map_err(Redact::redact)
+    }
+}
+
+/// Text safe for a terminal: control characters (escape sequences, bells,
+/// carriage returns) from a plugin are shown escaped, never acted on.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(
+        text.chars()
+            .map(|c| {
+                if c.is_control() && c != '\n' && c != '\t' {
+                    c.escape_unicode().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect(),
+    )
+}
+
+/// A log output (stderr, or any writer) that masks registered secrets and
+/// escapes control characters in each line before writing it.
+pub struct Writer<W: Write> {
+    inner: W,
+    line: Vec<u8>,
+}
+
+impl<W: Write> Writer<W> {
+    pub fn new(inner: W) -> Self {
+        Self {
+            inner,
+            line: Vec::new(),
+        }
+    }
+}
+
+impl<W: Write> Write for Writer<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.line.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.line.is_empty() {
+            return self.inner.flush();
+        }
+        let text = String::from_utf8_lossy(&self.line);
+        let (body, newline) = match text.strip_suffix('\n') {
+            Some(body) => (body, "\n"),
+            None => (&*text, ""),
+        };
+        let masked = scrub(body);
+        let out = format!("{}{newline}", printable(&masked));
+        self.line.clear();
+        self.inner.write_all(out.as_bytes())?;
+        self.inner.flush()
+    }
+}
+
+impl<W: Write> Drop for Writer<W> {
+    fn drop(&mut self) {
+        let _ = self.flush();
+    }
 }
 
 #[cfg(test)]
@@ -92,8 +273,29 @@ mod tests {
         let b64 = base64::engine::general_purpose::STANDARD.encode("s3cr3t/+=value");
         let text = format!("a s3cr3t/+=value b s3cr3t%2F%2B%3Dvalue c {b64} ab");
         assert_eq!(r.redact(&text), "a [REDACTED] b [REDACTED] c [REDACTED] ab");
+        for id in ["i", "id", "client-id"] {
+            let basic =
+                base64::engine::general_purpose::STANDARD.encode(format!("{id}:s3cr3t/+=value"));
+            assert!(r.redact(&basic).contains(MASK), "{id}: {basic}");
+        }
         let mut json = serde_json::json!({"x": ["s3cr3t/+=value"], "y": 1});
         r.redact_json(&mut json);
         assert_eq!(json, serde_json::json!({"x": ["[REDACTED]"], "y": 1}));
+    }
+
+    #[test]
+    fn keys_are_masked_too() {
+        let r = Redactor::new(&["hunter22".into()]);
+        let mut json = serde_json::json!({"hunter22": {"a hunter22": 1}, "[REDACTED]": 2});
+        r.redact_json(&mut json);
+        let text = json.to_string();
+        assert!(!text.contains("hunter22"), "{text}");
+        assert_eq!(json.as_object().unwrap().len(), 2, "{text}");
+    }
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(printable("a\u{1b}[2Jb\n"), "a\\u{1b}[2Jb\n");
+        assert_eq!(printable("plain"), "plain");
     }
 }

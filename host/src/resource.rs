@@ -9,11 +9,13 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::egress::{Origin, Policy, Rule};
 use crate::error::{Error, Result};
 use crate::manifest::{Manifest, ValueType};
 
 pub const DEFAULT_TIMEOUT_SECS: u64 = 60;
 pub const DEFAULT_MEMORY_MIB: u64 = 64;
+pub const DEFAULT_DOWNLOAD_MAX_MIB: u64 = 10 << 10;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -22,6 +24,10 @@ struct ResourceFile {
     plugin: String,
     timeout_secs: Option<u64>,
     memory_mib: Option<u64>,
+    /// The largest file a download may write.
+    download_max_mib: Option<u64>,
+    /// When given, the only destinations the plugin may reach.
+    egress: Option<Vec<String>>,
     #[serde(default)]
     config: BTreeMap<String, toml::Value>,
 }
@@ -46,6 +52,10 @@ pub struct Resource {
     pub plugin: String,
     pub timeout: Duration,
     pub memory_limit_bytes: usize,
+    pub download_max_bytes: u64,
+    /// The resource's own egress list, which replaces the one derived from
+    /// the URL fields.
+    pub pinned_egress: Option<Vec<Rule>>,
     pub config: BTreeMap<String, ConfigSource>,
 }
 
@@ -56,8 +66,8 @@ pub struct ResolvedConfig {
     pub values: Vec<(String, Value)>,
     /// Values of the fields the manifest marks secret: never to be shown.
     pub secrets: Vec<String>,
-    /// Hosts of the fields the manifest marks as URLs: the egress allow-list.
-    pub allowed_hosts: Vec<String>,
+    /// Where the plugin may connect (see [`crate::egress`]).
+    pub egress: Policy,
 }
 
 impl Resource {
@@ -87,6 +97,27 @@ impl Resource {
                 format!("`memory_mib` must be between 1 and 4096, got {memory_mib}"),
             ));
         }
+        let download_max_mib = file.download_max_mib.unwrap_or(DEFAULT_DOWNLOAD_MAX_MIB);
+        if download_max_mib == 0 {
+            return Err(Error::resource(
+                path,
+                "`download_max_mib` must be at least 1",
+            ));
+        }
+        let pinned_egress = file
+            .egress
+            .map(|entries| {
+                entries
+                    .iter()
+                    .enumerate()
+                    .map(|(i, entry)| {
+                        Rule::parse(entry, Origin::Pinned, None).map_err(|m| {
+                            Error::resource(path, format!("`egress` entry {}: {m}", i + 1))
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>()
+            })
+            .transpose()?;
         let base = path.parent().unwrap_or(Path::new("."));
         let config = file
             .config
@@ -116,6 +147,8 @@ impl Resource {
             plugin: file.plugin,
             timeout: Duration::from_secs(timeout_secs),
             memory_limit_bytes: usize::try_from(memory_mib << 20).unwrap_or(usize::MAX),
+            download_max_bytes: download_max_mib.saturating_mul(1 << 20),
+            pinned_egress,
             config,
         })
     }
@@ -143,13 +176,17 @@ impl Resource {
         let mut resolved = ResolvedConfig {
             values: Vec::new(),
             secrets: Vec::new(),
-            allowed_hosts: Vec::new(),
+            egress: Policy::default(),
         };
         for field in &manifest.config {
+            let mut origin = Origin::Resource;
             let value = match self.config.get(&field.name) {
                 Some(source) => source.read(&field.name).map_err(err)?,
                 None => match &field.default {
-                    Some(default) => default.clone(),
+                    Some(default) => {
+                        origin = Origin::PluginDefault;
+                        default.clone()
+                    }
                     None if field.required => {
                         return Err(err(format!(
                             "missing required config field `{}` ({}) in [config]",
@@ -179,15 +216,19 @@ impl Resource {
                 let Value::String(text) = &value else {
                     return Err(err(format!("config field `{}` must be a URL", field.name)));
                 };
-                let host = check_url(text).map_err(|m| err(format!("`{}`: {m}", field.name)))?;
-                if !resolved.allowed_hosts.contains(&host) {
-                    resolved.allowed_hosts.push(host);
-                }
+                let rule = Rule::parse(text, origin, Some(&field.name))
+                    .map_err(|m| err(format!("`{}`: {m}", field.name)))?;
+                resolved.egress.add(rule);
             }
             if field.value_type == ValueType::String && value.as_str() == Some("") {
                 return Err(err(format!("config field `{}` is empty", field.name)));
             }
             resolved.values.push((field.name.clone(), value));
+        }
+        if let Some(pinned) = &self.pinned_egress {
+            resolved.egress = Policy {
+                rules: pinned.clone(),
+            };
         }
         Ok(resolved)
     }
@@ -241,36 +282,6 @@ impl ConfigSource {
             },
         }
     }
-}
-
-/// A URL field must be http(s) with a host; plain http only to loopback,
-/// so credentials never cross a network in clear. Returns the host. The
-/// messages never quote the value: a secret pasted into the wrong field
-/// must not be printed.
-pub fn check_url(text: &str) -> Result<String, String> {
-    let url = url::Url::parse(text)
-        .map_err(|e| format!("not a URL ({e}); expected e.g. https://api.zoom.us/"))?;
-    let host = url
-        .host_str()
-        .ok_or("the URL has no host; expected e.g. https://api.zoom.us/")?
-        .to_ascii_lowercase();
-    match url.scheme() {
-        "https" => Ok(host),
-        "http" if is_loopback(&host) => Ok(host),
-        "http" => Err(format!(
-            "plain http to {host}, a host that is not loopback; use https"
-        )),
-        other => Err(format!("scheme `{other}` is not http(s)")),
-    }
-}
-
-pub fn is_loopback(host: &str) -> bool {
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    host == "localhost"
-        || host
-            .parse::<std::net::IpAddr>()
-            .map(|ip| ip.is_loopback())
-            .unwrap_or(false)
 }
 
 /// toml's error, on one line, without the quoted source snippet and without
@@ -361,18 +372,5 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("{ env = \"NAME\" }"), "{err}");
-    }
-
-    #[test]
-    fn urls() {
-        assert_eq!(check_url("https://api.zoom.us/").unwrap(), "api.zoom.us");
-        assert_eq!(check_url("http://127.0.0.1:9/").unwrap(), "127.0.0.1");
-        assert!(
-            check_url("http://api.zoom.us/")
-                .unwrap_err()
-                .contains("plain http")
-        );
-        assert!(check_url("ftp://x/").is_err());
-        assert!(check_url("not a url").is_err());
     }
 }

@@ -332,7 +332,7 @@ fn actions_lists_the_nine_actions() {
         .filter(|f| f["secret"] == true)
         .map(|f| f["name"].as_str().unwrap())
         .collect();
-    assert_eq!(secret_fields, ["client_secret"]);
+    assert_eq!(secret_fields, ["client_secret", "webhook_secret_token"]);
 
     let run = env.cli(&["actions", env.resource.to_str().unwrap()]);
     assert_eq!(run.code, 0, "{run:?}");
@@ -403,4 +403,56 @@ fn tls_failure_names_the_host() {
         env.sandbox.requests().is_empty(),
         "no plain-text request got through"
     );
+}
+
+#[test]
+fn every_action_carries_a_params_schema_a_standard_validator_accepts() {
+    let env = Env::new();
+    let run = env.cli(&["actions", "zoom", "--json"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let manifest = run.json();
+    assert_eq!(manifest["contract"], "0.2.0");
+    for action in manifest["actions"].as_array().unwrap() {
+        let name = action["name"].as_str().unwrap();
+        let schema = &action["params_schema"];
+        jsonschema::draft202012::meta::validate(schema)
+            .unwrap_or_else(|e| panic!("{name}: not a JSON Schema: {e}"));
+        assert_eq!(
+            schema["$schema"], "https://json-schema.org/draft/2020-12/schema",
+            "{name}"
+        );
+        assert!(
+            action["operation"]
+                .as_str()
+                .is_some_and(|o| o.contains(" /")),
+            "{name}: {action}"
+        );
+        assert!(!action["scopes"].as_array().unwrap().is_empty(), "{name}");
+    }
+}
+
+#[test]
+fn a_wrong_shape_deep_inside_settings_is_refused_with_its_path() {
+    let env = Env::new();
+    let run = env.invoke(
+        "update_user_settings",
+        json!({"user_id": "me", "settings": {"in_meeting": {"chat": "sometimes"}}}),
+    );
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr.contains(
+            "param `settings.in_meeting.chat` must be a boolean, got a string \"sometimes\""
+        ),
+        "{run:?}"
+    );
+    assert!(env.sandbox.requests().is_empty());
+    // The playbook-friendly spelling of the same value is taken.
+    let run = env.invoke(
+        "update_user_settings",
+        json!({"user_id": "me", "settings": {"in_meeting": {"chat": "false"}}}),
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    let sent = env.only_api_request();
+    let body: serde_json::Value = serde_json::from_slice(&sent.body).unwrap();
+    assert_eq!(body["in_meeting"]["chat"], json!(false));
 }

@@ -12,8 +12,7 @@ use std::sync::OnceLock;
 use proptest::collection::{btree_map, vec};
 use proptest::prelude::*;
 use serde_json::{Map, Value};
-use soar_host::resource::check_url;
-use soar_host::{Error, ErrorClass, Host, HostOptions, Manifest, Resource, params};
+use soar_host::{Error, ErrorClass, Host, Manifest, Resource, params};
 
 /// The Zoom plugin's manifest, read from the real component once.
 fn zoom() -> &'static Manifest {
@@ -30,11 +29,7 @@ fn zoom() -> &'static Manifest {
 }
 
 fn host() -> Host {
-    Host::new(HostOptions {
-        cache_dir: Some(common::cache_dir()),
-        no_disk_cache: false,
-    })
-    .unwrap()
+    Host::new(common::host_options()).unwrap()
 }
 
 /// `cases` cases, or `$PROPTEST_CASES` when set.
@@ -158,16 +153,18 @@ proptest! {
             Ok(resolved) => resolved,
             Err(err) => return assert_rejected_cleanly(&err),
         };
-        // Sound: every required field has a value, every URL is allowed and only its host is.
+        // Sound: every required field has a value, every URL is reachable, and
+        // the egress list holds nothing but the URL fields' destinations.
+        let mut url_fields = 0;
         for field in &zoom().config {
             let value = resolved.values.iter().find(|(name, _)| name == &field.name);
             prop_assert!(!field.required || value.is_some(), "{} missing", field.name);
             if let (true, Some((_, Value::String(url)))) = (field.url, value) {
-                let host = check_url(url).expect("an accepted URL passes the check");
-                prop_assert!(resolved.allowed_hosts.contains(&host));
+                url_fields += 1;
+                prop_assert!(resolved.egress.check(url).is_ok(), "{} not reachable", field.name);
             }
         }
-        prop_assert!(resolved.allowed_hosts.len() <= 2);
+        prop_assert!(resolved.egress.rules.len() <= url_fields);
     }
 }
 
@@ -214,7 +211,7 @@ fn action_and_params() -> impl Strategy<Value = (String, Value)> {
         .map(|a| {
             (
                 a.name.clone(),
-                a.params.iter().map(|p| p.name.clone()).collect(),
+                a.params().iter().map(|p| p.name.to_owned()).collect(),
             )
         })
         .collect();
@@ -234,19 +231,19 @@ proptest! {
     #[test]
     fn params_are_passed_on_only_when_they_fit_the_manifest((action, params) in action_and_params()) {
         let spec = zoom().action(&action).unwrap();
-        match params::validate(spec, &params) {
+        let checker = params::Checker::new(spec).unwrap();
+        match params::validate(spec, &checker, &params) {
             Ok(checked) => {
-                for (name, value) in &checked {
-                    let param = spec.params.iter().find(|p| &p.name == name);
-                    prop_assert!(param.is_some(), "undeclared `{}` passed on", name);
-                    let param = param.unwrap();
-                    let coerced = param.value_type.coerce(value);
-                    prop_assert_eq!(coerced.as_ref(), Some(value), "`{}` not of its type", name);
-                    prop_assert!(param.allowed.is_empty() || param.allowed.contains(value));
+                let declared = spec.params();
+                for name in checked.keys() {
+                    prop_assert!(declared.iter().any(|p| p.name == name), "undeclared `{}` passed on", name);
                 }
-                for param in spec.params.iter().filter(|p| p.required) {
-                    prop_assert!(checked.contains_key(&param.name), "required `{}` missing", param.name);
+                for param in declared.iter().filter(|p| p.required) {
+                    prop_assert!(checked.contains_key(param.name), "required `{}` missing", param.name);
                 }
+                // What is passed on is valid as it is: checking it again changes nothing.
+                let again = params::validate(spec, &checker, &Value::Object(checked.clone()));
+                prop_assert_eq!(again.as_ref(), Ok(&checked));
             }
             Err(message) => prop_assert!(!message.is_empty() && !message.contains('\n'), "{}", message),
         }
@@ -269,7 +266,8 @@ proptest! {
         });
         env.sandbox.clear_requests();
         let outcome = runtime.block_on(host.invoke(resource, &action, &params));
-        let host_refused = params::validate(zoom().action(&action).unwrap(), &params).is_err();
+        let spec = zoom().action(&action).unwrap();
+        let host_refused = params::validate(spec, &params::Checker::new(spec).unwrap(), &params).is_err();
         match outcome {
             Err(err) if err.class() == ErrorClass::Rejected => {
                 prop_assert!(env.sandbox.requests().is_empty(), "{} sent requests: {:?}", err, env.sandbox.requests());

@@ -8,16 +8,12 @@ use std::time::Duration;
 
 use common::{Env, SECRET_VAR};
 use serde_json::{Value, json};
-use soar_host::{Error, Host, HostOptions, Resource};
+use soar_host::{Error, ErrorKind, Host, HostOptions, Resource};
 use zoom_sandbox::contract::Spec;
 use zoom_sandbox::{Fault, Match};
 
 fn host() -> Host {
-    Host::new(HostOptions {
-        cache_dir: Some(common::cache_dir()),
-        no_disk_cache: false,
-    })
-    .expect("host starts")
+    Host::new(common::host_options()).expect("host starts")
 }
 
 fn resource(env: &Env) -> Resource {
@@ -95,7 +91,7 @@ async fn a_token_that_stays_invalid_fails_with_auth_and_no_loop() {
         .unwrap_err();
     match &err {
         Error::Action { failure, sent } => {
-            assert_eq!(failure.kind, "auth");
+            assert_eq!(failure.kind, ErrorKind::Auth);
             assert_eq!(failure.upstream_code, Some(124));
             assert!(*sent);
         }
@@ -150,7 +146,7 @@ async fn rate_limit_beyond_the_deadline_fails_at_once_saying_when() {
     let Error::Action { failure, .. } = &err else {
         panic!("{err:?}")
     };
-    assert_eq!(failure.kind, "rate-limited");
+    assert_eq!(failure.kind, ErrorKind::RateLimited);
     assert_eq!(failure.http_status, Some(429));
     assert!(failure.retry_after_secs.unwrap() > 86_400);
     assert!(env.sandbox.meeting(id).is_some(), "nothing was deleted");
@@ -379,7 +375,7 @@ async fn an_answer_that_is_not_json_is_an_upstream_error() {
         let Error::Action { failure, .. } = &err else {
             panic!("{action}: {err:?}")
         };
-        assert_eq!(failure.kind, "upstream", "{action}");
+        assert_eq!(failure.kind, ErrorKind::Upstream, "{action}");
         assert!(
             failure.message.contains("not JSON"),
             "{action}: {failure:?}"
@@ -405,7 +401,7 @@ async fn a_warm_start_reads_the_manifest_from_the_compile_cache() {
     let host = || {
         Host::new(HostOptions {
             cache_dir: Some(cache.path().to_path_buf()),
-            no_disk_cache: false,
+            ..common::host_options()
         })
         .expect("host starts")
     };
@@ -475,7 +471,7 @@ async fn an_answer_over_the_size_limit_fails_at_once() {
     let Error::Action { failure, .. } = &err else {
         panic!("{err:?}")
     };
-    assert_eq!(failure.kind, "upstream");
+    assert_eq!(failure.kind, ErrorKind::Upstream);
     assert!(failure.message.contains("over 32 MiB"), "{failure:?}");
     let sent: Vec<String> = env.api_requests().iter().map(|r| r.path.clone()).collect();
     assert_eq!(sent, ["/v2/users/me"], "sent once, not retried");

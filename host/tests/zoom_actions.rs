@@ -63,7 +63,16 @@ fn test_call_json_output() {
             .iter()
             .any(|s| s == "user:read:admin")
     );
-    assert_eq!(out["checks"].as_array().unwrap().len(), 2);
+    // The token, the API call, and the token kept for the actions that follow.
+    assert_eq!(out["checks"].as_array().unwrap().len(), 3);
+    assert_eq!(out["readiness"].as_array().unwrap().len(), 9);
+    assert!(
+        out["readiness"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["ready"] == true)
+    );
 }
 
 #[test]

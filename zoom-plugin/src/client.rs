@@ -1,88 +1,67 @@
 //! Zoom's REST API v2 over the host's `http` import, with Server-to-Server
-//! OAuth. The token is kept in the host's per-resource cache until shortly
-//! before it expires; a 401 (Zoom code 124) gets one fresh token and one retry.
+//! OAuth. The token comes from the host's store (see `token`); a 401 (Zoom
+//! code 124) forgets it, gets one fresh token and retries once.
 
 use serde_json::Value;
+use soar_plugin_sdk::http::{Request, Response};
+use soar_plugin_sdk::{ActionError, ErrorKind, Output, log};
 
 use crate::config::ZoomConfig;
-use crate::encode;
-use crate::errors::{error, from_api, from_oauth, from_transport};
-use crate::soar::plugin::http::{self, Request, Response};
-use crate::soar::plugin::types::{ActionError, ErrorKind};
-use crate::soar::plugin::{cache, log};
-
-/// Refresh this long before Zoom says the token expires, so a token never
-/// dies in flight.
-const TOKEN_MARGIN_SECS: u64 = 120;
-
-pub struct Token {
-    pub access_token: String,
-    pub scopes: Vec<String>,
-}
+use crate::errors::{error, from_api, from_oauth};
+use crate::token::{self, Granted, Token};
 
 pub struct Client {
     config: ZoomConfig,
+    key: String,
     token: Option<Token>,
 }
 
 impl Client {
     pub fn new(config: ZoomConfig) -> Self {
+        let key = token::key(&config);
         Self {
             config,
+            key,
             token: None,
         }
     }
 
-    fn cache_key(&self) -> String {
-        format!(
-            "zoom-token:{}:{}",
-            self.config.account_id, self.config.client_id
-        )
+    /// The store key of this client's token.
+    pub fn token_key(&self) -> &str {
+        &self.key
     }
 
-    /// The cached token, or a new one from Zoom.
+    /// The stored token, or a new one from Zoom (single-flight through the store).
     pub fn token(&mut self) -> Result<&Token, ActionError> {
         if self.token.is_none() {
-            let cached = cache::get(&self.cache_key()).and_then(|text| {
-                let v: Value = serde_json::from_str(&text).ok()?;
-                Some(Token {
-                    access_token: v.get("access_token")?.as_str()?.to_owned(),
-                    scopes: scopes_of(v.get("scope")),
-                })
-            });
-            self.token = Some(match cached {
+            let (version, stored) = token::read(&self.key);
+            let token = match stored {
                 Some(token) => token,
-                None => self.fetch_token()?,
-            });
+                None => {
+                    let granted = self.fetch_token()?;
+                    token::publish(&self.key, version, granted)
+                }
+            };
+            self.token = Some(token);
         }
         Ok(self.token.as_ref().expect("token was just set"))
     }
 
-    fn fetch_token(&mut self) -> Result<Token, ActionError> {
-        let url = format!(
-            "{}oauth/token?{}",
-            self.config.oauth_token_url,
-            encode::query(&[
-                ("grant_type".into(), "account_credentials".into()),
-                ("account_id".into(), self.config.account_id.clone()),
+    /// Asks Zoom for a new token (the connectivity test always does) and
+    /// uses it from now on.
+    pub fn fetch_token(&mut self) -> Result<Granted, ActionError> {
+        let url = format!("{}oauth/token", self.config.oauth_token_url);
+        log::debug("requesting a Zoom access token");
+        let response = Request::post(url)
+            .query(&[
+                ("grant_type", "account_credentials"),
+                ("account_id", self.config.account_id.as_str()),
             ])
-        );
-        log::log(log::Level::Debug, "requesting a Zoom access token");
-        let response = http::send(&Request {
-            method: "POST".into(),
-            url,
-            headers: vec![
-                (
-                    "authorization".into(),
-                    encode::basic_auth(&self.config.client_id, &self.config.client_secret),
-                ),
-                ("accept".into(), "application/json".into()),
-            ],
-            body: None,
+            .basic_auth(&self.config.client_id, &self.config.client_secret)
+            .header("accept", "application/json")
             // Asking for a token changes nothing: safe to repeat.
-            idempotent: true,
-        })
-        .map_err(from_transport)?;
+            .idempotent(true)
+            .send()?;
         if response.status != 200 {
             return Err(from_oauth(response.status, &response.body));
         }
@@ -102,31 +81,23 @@ impl Client {
                 )
             })?
             .to_owned();
-        let expires_in = body
-            .get("expires_in")
-            .and_then(Value::as_u64)
-            .unwrap_or(3600);
-        let ttl = expires_in.saturating_sub(TOKEN_MARGIN_SECS);
-        if ttl > 0 {
-            let cached = serde_json::json!({
-                "access_token": access_token,
-                "scope": body.get("scope").cloned().unwrap_or(Value::Null),
-            });
-            cache::set(
-                &self.cache_key(),
-                &cached.to_string(),
-                u32::try_from(ttl).unwrap_or(u32::MAX),
-            );
-        }
-        Ok(Token {
+        let token = Token {
             access_token,
-            scopes: scopes_of(body.get("scope")),
+            scopes: token::scopes_of(body.get("scope").and_then(Value::as_str).unwrap_or("")),
+        };
+        self.token = Some(token.clone());
+        Ok(Granted {
+            token,
+            expires_in: body
+                .get("expires_in")
+                .and_then(Value::as_u64)
+                .unwrap_or(3600),
         })
     }
 
     fn forget_token(&mut self) {
         self.token = None;
-        cache::delete(&self.cache_key());
+        token::forget(&self.key);
     }
 
     /// Call `{api_url}v2/{path}`; its answer parsed (`null` for an empty
@@ -153,14 +124,13 @@ impl Client {
         method: &str,
         path: &str,
         query: &[(String, String)],
-    ) -> Result<String, ActionError> {
+    ) -> Result<Output, ActionError> {
         let response = self.exchange(method, path, query, None)?;
         if response.body.is_empty() {
-            return Ok("null".into());
+            return Ok(Output::RawJson("null".into()));
         }
         let text = String::from_utf8(response.body).map_err(|_| not_json(method, path))?;
-        serde_json::from_str::<serde::de::IgnoredAny>(&text).map_err(|_| not_json(method, path))?;
-        Ok(text)
+        Output::raw(text).map_err(|_| not_json(method, path))
     }
 
     /// Send the request (a 401 gets one new token and one retry); a status
@@ -172,54 +142,33 @@ impl Client {
         query: &[(String, String)],
         body: Option<&Value>,
     ) -> Result<Response, ActionError> {
-        let mut url = format!("{}v2/{}", self.config.api_url, path);
-        if !query.is_empty() {
-            url.push('?');
-            url.push_str(&encode::query(query));
+        let mut request = Request::new(method, format!("{}v2/{}", self.config.api_url, path))
+            .query(query)
+            .header("accept", "application/json")
+            // Zoom's PATCH updates set fields to given values: repeating one is harmless.
+            .idempotent(method != "POST");
+        if let Some(body) = body {
+            request = request.json(body);
         }
-        let body = body.map(|b| b.to_string().into_bytes());
-        let mut response = self.send_api(method, &url, body.clone())?;
+        let mut response = self.send_api(&request)?;
         if response.status == 401 {
             // Zoom 124: the token expired or was revoked. One new token, one retry.
-            log::log(
-                log::Level::Info,
-                "Zoom rejected the access token; fetching a new one",
-            );
+            log::info("Zoom rejected the access token; fetching a new one");
             self.forget_token();
-            response = self.send_api(method, &url, body)?;
+            response = self.send_api(&request)?;
             if response.status == 401 {
                 self.forget_token();
             }
         }
-        if !(200..300).contains(&response.status) {
+        if !response.is_success() {
             return Err(from_api(response.status, &response.body, None));
         }
         Ok(response)
     }
 
-    fn send_api(
-        &mut self,
-        method: &str,
-        url: &str,
-        body: Option<Vec<u8>>,
-    ) -> Result<Response, ActionError> {
-        let bearer = format!("Bearer {}", self.token()?.access_token);
-        let mut headers = vec![
-            ("authorization".into(), bearer),
-            ("accept".into(), "application/json".into()),
-        ];
-        if body.is_some() {
-            headers.push(("content-type".into(), "application/json".into()));
-        }
-        http::send(&Request {
-            method: method.into(),
-            url: url.into(),
-            headers,
-            body,
-            // Zoom's PATCH updates set fields to given values: repeating one is harmless.
-            idempotent: method != "POST",
-        })
-        .map_err(from_transport)
+    fn send_api(&mut self, request: &Request) -> Result<Response, ActionError> {
+        let bearer = self.token()?.access_token.clone();
+        request.clone().bearer(&bearer).send()
     }
 }
 
@@ -228,11 +177,4 @@ fn not_json(method: &str, path: &str) -> ActionError {
         ErrorKind::Upstream,
         format!("Zoom answered {method} {path} with a body that is not JSON"),
     )
-}
-
-fn scopes_of(scope: Option<&Value>) -> Vec<String> {
-    scope
-        .and_then(Value::as_str)
-        .map(|s| s.split_whitespace().map(str::to_owned).collect())
-        .unwrap_or_default()
 }

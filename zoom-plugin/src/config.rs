@@ -1,9 +1,36 @@
-//! The resource's `[config]` as the host hands it over: JSON text per field,
-//! defaults already applied and secrets already resolved.
+//! The resource's `[config]`: the fields the manifest declares and the
+//! values an invocation reads.
 
-use crate::errors::config_error;
-use crate::soar::plugin::types::{ActionError, ConfigValue};
+use serde_json::json;
+use soar_plugin_sdk::{ActionError, Config, Field};
 
+/// The config fields, in the order `soar-host` shows them.
+pub fn fields() -> Vec<Field> {
+    vec![
+        Field::url("oauth_token_url", "Base URL of Zoom's OAuth server")
+            .default(json!("https://zoom.us/")),
+        Field::url(
+            "api_url",
+            "Base URL of Zoom's REST API (the plugin adds v2/)",
+        )
+        .default(json!("https://api.zoom.us/")),
+        Field::string("client_id", "Client ID of the Server-to-Server OAuth app"),
+        Field::string(
+            "client_secret",
+            "Client secret of the Server-to-Server OAuth app",
+        )
+        .secret(),
+        Field::string("account_id", "Zoom account ID the app belongs to"),
+        Field::string(
+            "webhook_secret_token",
+            "Secret Token of the app's event subscription: verifies Zoom's webhooks",
+        )
+        .secret()
+        .optional(),
+    ]
+}
+
+/// What the API client needs.
 pub struct ZoomConfig {
     /// Always ends with `/`.
     pub oauth_token_url: String,
@@ -15,32 +42,13 @@ pub struct ZoomConfig {
 }
 
 impl ZoomConfig {
-    pub fn from_values(values: &[ConfigValue]) -> Result<Self, ActionError> {
-        let get = |name: &str| -> Result<String, ActionError> {
-            let value = values
-                .iter()
-                .find(|v| v.name == name)
-                .ok_or_else(|| config_error(format!("config field `{name}` is missing")))?;
-            match serde_json::from_str::<serde_json::Value>(&value.value) {
-                Ok(serde_json::Value::String(s)) if !s.trim().is_empty() => Ok(s),
-                _ => Err(config_error(format!(
-                    "config field `{name}` must be a non-empty string"
-                ))),
-            }
-        };
+    pub fn from_config(config: &Config) -> Result<Self, ActionError> {
         Ok(Self {
-            oauth_token_url: with_slash(get("oauth_token_url")?),
-            api_url: with_slash(get("api_url")?),
-            client_id: get("client_id")?,
-            client_secret: get("client_secret")?,
-            account_id: get("account_id")?,
+            oauth_token_url: config.url("oauth_token_url")?,
+            api_url: config.url("api_url")?,
+            client_id: config.string("client_id")?,
+            client_secret: config.string("client_secret")?,
+            account_id: config.string("account_id")?,
         })
     }
-}
-
-fn with_slash(mut url: String) -> String {
-    if !url.ends_with('/') {
-        url.push('/');
-    }
-    url
 }

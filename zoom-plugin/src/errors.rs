@@ -1,34 +1,13 @@
 //! Turning Zoom's answers into the contract's typed `action-error`.
 
-use crate::soar::plugin::http::HttpError;
-use crate::soar::plugin::types::{ActionError, ErrorKind};
+use soar_plugin_sdk::{ActionError, ErrorKind};
 
 pub fn error(kind: ErrorKind, message: impl Into<String>) -> ActionError {
-    ActionError {
-        kind,
-        message: message.into(),
-        http_status: None,
-        upstream_code: None,
-        retry_after_secs: None,
-    }
-}
-
-pub fn config_error(message: impl Into<String>) -> ActionError {
-    error(ErrorKind::Config, message)
+    ActionError::new(kind, message)
 }
 
 pub fn invalid_input(message: impl Into<String>) -> ActionError {
-    error(ErrorKind::InvalidInput, message)
-}
-
-/// The host could not carry the request out (refused, timed out, unreachable).
-pub fn from_transport(err: HttpError) -> ActionError {
-    match err {
-        HttpError::Denied(m) => error(ErrorKind::Denied, m),
-        HttpError::Timeout(m) => error(ErrorKind::Timeout, m),
-        HttpError::Connect(m) => error(ErrorKind::Upstream, m),
-        HttpError::Invalid(m) => error(ErrorKind::Internal, m),
-    }
+    ActionError::invalid_input(message)
 }
 
 /// An API answer that is not a success. Zoom's error body is

@@ -1,23 +1,20 @@
 //! An action's params: a JSON object the host has already checked against
-//! the manifest. The accessors still refuse what they cannot use, so a bug in
-//! either side surfaces as `invalid-input`, never as a wrong call to Zoom.
+//! the action's schema. The accessors still refuse what they cannot use, so
+//! a bug on either side surfaces as `invalid-input`, never as a wrong call to
+//! Zoom.
 
+use serde::Deserialize;
 use serde_json::{Map, Value};
+use soar_plugin_sdk::{ActionError, encode};
 
-use crate::encode;
 use crate::errors::invalid_input;
-use crate::soar::plugin::types::ActionError;
 
+/// Zoom's actions mostly pass fields on, so they take the raw object.
+#[derive(Debug, Deserialize)]
+#[serde(transparent)]
 pub struct Params(Map<String, Value>);
 
 impl Params {
-    pub fn parse(text: &str) -> Result<Self, ActionError> {
-        match serde_json::from_str(text) {
-            Ok(Value::Object(map)) => Ok(Self(map)),
-            _ => Err(invalid_input("params must be a JSON object")),
-        }
-    }
-
     pub fn get(&self, name: &str) -> Option<&Value> {
         self.0.get(name).filter(|v| !v.is_null())
     }
@@ -42,7 +39,7 @@ impl Params {
 
     /// A path segment: the value, percent-encoded (an email's `@` stays as it is, as in Zoom's docs).
     pub fn segment(&self, name: &str) -> Result<String, ActionError> {
-        Ok(encode::percent(&self.string(name)?).replace("%40", "@"))
+        Ok(encode::segment(&self.string(name)?).replace("%40", "@"))
     }
 
     /// A Zoom meeting ID: a positive integer, given as a number or a numeric string.

@@ -113,6 +113,8 @@ fn main() {
             host: Host::new(HostOptions {
                 cache_dir: Some(scratch.path().join("cache-in-process")),
                 no_disk_cache: false,
+                state_dir: None,
+                no_store: true,
             })
             .expect("the host starts"),
             resource: Resource::load(&resource_path).expect("the resource loads"),

@@ -1,7 +1,8 @@
-//! What the host grants a plugin, one capability per module: outbound HTTP
-//! (checked against the resource's allow-list), a per-resource cache, and
-//! logging. A plugin reaches nothing else.
+//! What the host grants a plugin, one capability per module, each owning its
+//! state, its WIT `Host` implementation and its linking: outbound HTTP
+//! (checked against the resource's egress policy), a persistent
+//! per-resource store, and logging. A plugin reaches nothing else.
 
-pub mod cache;
 pub mod http;
 pub mod log;
+pub mod store;

@@ -1,5 +1,6 @@
 use std::path::Path;
 
+use soar_host::redact::printable;
 use soar_host::{Host, Manifest, Resource};
 
 #[derive(clap::Args)]
@@ -15,27 +16,42 @@ pub struct Args {
 }
 
 pub async fn run(host: &Host, args: Args) -> i32 {
-    let manifest = if args.target.ends_with(".toml") {
-        match Resource::load(Path::new(&args.target)) {
-            Ok(resource) => host.manifest(&resource).await,
-            Err(e) => Err(e),
+    // For a resource, also where its plugin may connect.
+    let loaded = if args.target.ends_with(".toml") {
+        async {
+            let resource = Resource::load(Path::new(&args.target))?;
+            let manifest = host.manifest(&resource).await?;
+            let egress = host.egress(&resource).await?;
+            Ok((manifest, Some(egress)))
         }
+        .await
     } else {
         host.plugin(&args.target, Path::new("."))
             .await
-            .map(|p| p.manifest.clone())
+            .map(|p| (p.manifest.clone(), None))
     };
-    match manifest {
-        Ok(manifest) => {
+    match loaded {
+        Ok((manifest, egress)) => {
             if args.json {
+                let mut value = serde_json::to_value(&manifest).unwrap_or_default();
+                if let Some(egress) = &egress {
+                    value["egress"] = serde_json::to_value(egress).unwrap_or_default();
+                }
                 println!(
                     "{}",
-                    serde_json::to_string_pretty(&manifest).unwrap_or_default()
+                    serde_json::to_string_pretty(&value).unwrap_or_default()
                 );
             } else if args.markdown {
-                print!("{}", markdown(&manifest));
+                print!("{}", printable(&markdown(&manifest)));
             } else {
-                print!("{}", render(&manifest));
+                let mut text = render(&manifest);
+                if let Some(egress) = &egress {
+                    text.push_str("egress:\n");
+                    for rule in egress {
+                        text.push_str(&format!("    {rule}  ({})\n", super::test::origin(rule)));
+                    }
+                }
+                print!("{}", printable(&text));
             }
             0
         }
@@ -51,22 +67,28 @@ pub fn render(m: &Manifest) -> String {
     for a in &m.actions {
         let kind = format!("{:?}", a.kind).to_lowercase();
         let _ = writeln!(out, "{}  [{kind}]  {}", a.name, a.description);
+        if !a.operation.is_empty() {
+            let _ = writeln!(out, "    calls: {}", a.operation);
+        }
         let _ = writeln!(out, "    scopes: {}", a.scopes.join(" | "));
-        for p in &a.params {
+        if !a.idempotent {
+            let _ = writeln!(out, "    not idempotent: running it twice may act twice");
+        }
+        for p in a.params() {
             let mut line = format!(
                 "    {}{}: {}",
                 p.name,
                 if p.required { "" } else { "?" },
-                p.value_type.name()
+                p.type_name()
             );
-            if !p.allowed.is_empty() {
-                let allowed: Vec<String> = p.allowed.iter().map(|v| v.to_string()).collect();
+            if !p.allowed().is_empty() {
+                let allowed: Vec<String> = p.allowed().iter().map(|v| v.to_string()).collect();
                 let _ = write!(line, " (one of {})", allowed.join(", "));
             }
-            if let Some(d) = &p.default {
+            if let Some(d) = p.default() {
                 let _ = write!(line, " [default {d}]");
             }
-            let _ = writeln!(out, "{line}  — {}", p.description);
+            let _ = writeln!(out, "{line}  — {}", p.description());
         }
         out.push('\n');
     }
@@ -95,11 +117,11 @@ pub fn markdown(m: &Manifest) -> String {
         let _ = writeln!(out, "\n#### {}\n\n{}.\n", a.name, a.description);
         let _ = writeln!(out, "| param | type | required | notes |");
         let _ = writeln!(out, "| --- | --- | --- | --- |");
-        for p in &a.params {
-            let mut notes = p.description.replace('|', "\\|");
-            if !p.allowed.is_empty() {
+        for p in a.params() {
+            let mut notes = p.description().replace('|', "\\|");
+            if !p.allowed().is_empty() {
                 let allowed: Vec<String> = p
-                    .allowed
+                    .allowed()
                     .iter()
                     .map(|v| {
                         format!(
@@ -112,7 +134,7 @@ pub fn markdown(m: &Manifest) -> String {
                     .collect();
                 let _ = write!(notes, "; one of {}", allowed.join(", "));
             }
-            if let Some(d) = &p.default {
+            if let Some(d) = p.default() {
                 let _ = write!(
                     notes,
                     "; default `{}`",
@@ -125,7 +147,7 @@ pub fn markdown(m: &Manifest) -> String {
                 out,
                 "| `{}` | {} | {} | {notes} |",
                 p.name,
-                p.value_type.name(),
+                p.type_name(),
                 if p.required { "yes" } else { "" }
             );
         }

@@ -1,8 +1,9 @@
-use std::io::Read;
+use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
-use soar_host::{Error, Host, Resource};
+use soar_host::{Error, Host, InvokeOptions, Resource};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -22,13 +23,27 @@ pub struct Args {
     /// One line of JSON instead of indented
     #[arg(long)]
     compact: bool,
+    /// Where actions that download (recordings) write their files
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    output: PathBuf,
 }
 
 pub async fn run(host: &Host, args: Args) -> i32 {
     let outcome = async {
         let params = params(&args)?;
         let resource = Resource::load(&args.resource)?;
-        host.invoke(&resource, &args.action, &params).await
+        if !args.output.is_dir() {
+            return Err(Error::Usage(format!(
+                "--output {} is not a directory",
+                args.output.display()
+            )));
+        }
+        let options = InvokeOptions {
+            output_dir: Some(args.output.clone()),
+            progress: progress_bar(),
+        };
+        host.invoke_with(&resource, &args.action, &params, &options)
+            .await
     }
     .await;
     let print = |value: &Value| {
@@ -42,12 +57,21 @@ pub async fn run(host: &Host, args: Args) -> i32 {
     match outcome {
         Ok(invocation) => {
             if args.envelope {
-                print(&json!({
+                let mut envelope = json!({
                     "status": "success",
                     "data": invocation.data,
                     "http_requests": invocation.http_requests,
                     "elapsed_ms": invocation.elapsed.as_millis() as u64,
-                }));
+                });
+                if !invocation.files.is_empty() {
+                    envelope["files"] = invocation
+                        .files
+                        .iter()
+                        .map(|f| f.display().to_string())
+                        .collect::<Vec<_>>()
+                        .into();
+                }
+                print(&envelope);
             } else {
                 print(&invocation.data);
             }
@@ -97,4 +121,28 @@ fn params(args: &Args) -> Result<Value, Error> {
         map.insert(key.trim().to_owned(), value);
     }
     Ok(Value::Object(map))
+}
+
+/// A progress bar on stderr for downloads, when stderr is a terminal;
+/// nothing otherwise (a script reading stderr wants no animation).
+fn progress_bar() -> Option<soar_host::Progress> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::hidden();
+    bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+    let style = indicatif::ProgressStyle::with_template(
+        "{bytes}/{total_bytes} {wide_bar} {bytes_per_sec} eta {eta}",
+    )
+    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+    bar.set_style(style);
+    Some(Arc::new(move |done: u64, total: Option<u64>| {
+        if let Some(total) = total {
+            bar.set_length(total);
+        }
+        bar.set_position(done);
+        if total == Some(done) {
+            bar.finish_and_clear();
+        }
+    }))
 }

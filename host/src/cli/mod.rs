@@ -38,6 +38,14 @@ struct Cli {
     /// Compile plugins afresh instead of using the on-disk cache
     #[arg(long, global = true)]
     no_cache: bool,
+
+    /// Directory of the persistent store (tokens kept across runs) [default: $SOAR_HOST_STATE_DIR, else ~/.local/state/soar-host]
+    #[arg(long, global = true, value_name = "DIR")]
+    state_dir: Option<PathBuf>,
+
+    /// Keep the store in memory: the run leaves no token or other state behind
+    #[arg(long, global = true)]
+    no_store: bool,
 }
 
 #[derive(Subcommand)]
@@ -79,6 +87,8 @@ pub fn main() -> i32 {
     let options = HostOptions {
         cache_dir: cli.cache_dir,
         no_disk_cache: cli.no_cache,
+        state_dir: cli.state_dir,
+        no_store: cli.no_store,
     };
     runtime.block_on(async move {
         // One process, one call (or one per resource for `test DIR`): a
@@ -102,9 +112,13 @@ pub fn main() -> i32 {
 fn init_logging() {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    // Every log line passes the redaction at the edge and has control
+    // characters escaped before it reaches the terminal.
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| soar_host::redact::Writer::new(std::io::stderr()))
+        // No colours: the writer escapes control characters, theirs too.
+        .with_ansi(false)
         .with_target(true)
         .init();
 }
@@ -112,7 +126,7 @@ fn init_logging() {
 /// Print an error as one line on stderr; return its exit code.
 pub(crate) fn report(error: &Error) -> i32 {
     let text = error.to_string().replace('\n', " ");
-    eprintln!("error: {text}");
+    eprintln!("error: {}", soar_host::redact::printable(&text));
     error.class().exit_code()
 }
 
@@ -124,7 +138,6 @@ pub(crate) fn error_json(error: &Error) -> serde_json::Value {
         "message": error.to_string(),
     });
     if let Error::Action { failure, .. } = error {
-        value["retryable"] = failure.retryable().into();
         for (key, field) in [
             ("http_status", failure.http_status.map(i64::from)),
             ("upstream_code", failure.upstream_code),
@@ -137,8 +150,7 @@ pub(crate) fn error_json(error: &Error) -> serde_json::Value {
                 value[key] = v.into();
             }
         }
-    } else {
-        value["retryable"] = matches!(error, Error::Timeout { .. }).into();
     }
+    value["retryable"] = error.retryable().into();
     value
 }

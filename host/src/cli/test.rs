@@ -1,6 +1,7 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::json;
+use soar_host::redact::printable;
 use soar_host::{Error, Host, Resource, TestOutcome};
 
 #[derive(clap::Args)]
@@ -27,13 +28,7 @@ pub async fn run(host: &Host, args: Args) -> i32 {
     match outcome {
         Ok(outcome) => {
             if !args.json {
-                println!("ok: {label} ({plugin}): {}", outcome.summary);
-                for (name, detail) in &outcome.checks {
-                    println!("  ✓ {name}: {detail}");
-                }
-                if !outcome.scopes.is_empty() {
-                    println!("  scopes: {}", outcome.scopes.join(" "));
-                }
+                print!("{}", printable(&text_report(&label, &plugin, &outcome)));
             }
             0
         }
@@ -69,14 +64,14 @@ async fn run_dir(host: &Host, args: &Args) -> i32 {
             reports.push(as_json(file, &label, &plugin, &outcome));
         }
         let status = match &outcome {
-            Ok(o) => format!("ok  {}", o.summary),
-            Err(e) => format!("FAILED  {}", e.to_string().replace('\n', " ")),
+            Ok(o) => format!("ok  {}", printable(&o.summary)),
+            Err(e) => format!("FAILED  {}", printable(&e.to_string().replace('\n', " "))),
         };
         if outcome.is_err() {
             failed += 1;
         }
         if !args.json {
-            println!("{label}\t{plugin}\t{status}");
+            println!("{}\t{}\t{status}", printable(&label), printable(&plugin));
         }
     }
     if args.json {
@@ -121,6 +116,8 @@ fn as_json(
             "summary": o.summary,
             "checks": o.checks.iter().map(|(n, d)| json!({"name": n, "detail": d})).collect::<Vec<_>>(),
             "scopes": o.scopes,
+            "readiness": o.readiness,
+            "egress": o.egress,
             "elapsed_ms": o.elapsed.as_millis() as u64,
         }),
         Err(e) => json!({
@@ -130,5 +127,45 @@ fn as_json(
             "ok": false,
             "error": super::error_json(e),
         }),
+    }
+}
+
+/// The human report: what was verified, which actions will work, and where
+/// the plugin may connect.
+fn text_report(label: &str, plugin: &str, o: &TestOutcome) -> String {
+    use std::fmt::Write;
+    let mut out = format!("ok: {label} ({plugin}): {}\n", o.summary);
+    for (name, detail) in &o.checks {
+        let _ = writeln!(out, "  ✓ {name}: {detail}");
+    }
+    if !o.scopes.is_empty() {
+        let _ = writeln!(out, "  scopes: {}", o.scopes.join(" "));
+    }
+    let blocked: Vec<_> = o.readiness.iter().filter(|r| !r.ready).collect();
+    if !o.readiness.is_empty() {
+        let _ = writeln!(
+            out,
+            "  actions: {} of {} ready",
+            o.readiness.len() - blocked.len(),
+            o.readiness.len()
+        );
+        for r in blocked {
+            let _ = writeln!(out, "    ✗ {}: {}", r.action, r.reason);
+        }
+    }
+    let _ = writeln!(out, "  egress:");
+    for rule in &o.egress {
+        let _ = writeln!(out, "    {rule}  ({})", origin(rule));
+    }
+    out
+}
+
+pub(crate) fn origin(rule: &soar_host::egress::Rule) -> String {
+    use soar_host::egress::Origin;
+    let field = rule.field.as_deref().unwrap_or("");
+    match rule.origin {
+        Origin::Resource => format!("from the resource's `{field}`"),
+        Origin::PluginDefault => format!("the plugin's default for `{field}`"),
+        Origin::Pinned => "pinned by the resource's `egress`".into(),
     }
 }

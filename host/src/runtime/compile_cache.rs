@@ -34,7 +34,7 @@ impl CompileCache {
                 std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/soar-host"))
             })?
             .join("components");
-        match prepare(&dir) {
+        match crate::private_dir::prepare(&dir) {
             Ok(()) => {
                 let mut engine_hash = std::collections::hash_map::DefaultHasher::new();
                 engine
@@ -125,6 +125,19 @@ impl CompileCache {
     fn manifest_path(&self, digest: &[u8; 32]) -> PathBuf {
         self.path_for(digest).with_extension("manifest.json")
     }
+
+    /// Why this component could not be loaded, if a process found so: it
+    /// is not tried again (a changed file has another digest).
+    pub fn load_broken(&self, digest: &[u8; 32]) -> Option<String> {
+        fs::read_to_string(self.path_for(digest).with_extension("broken")).ok()
+    }
+
+    pub fn store_broken(&self, digest: &[u8; 32], reason: &str) {
+        let path = self.path_for(digest).with_extension("broken");
+        if let Err(e) = write_atomically(&path, reason.as_bytes()) {
+            tracing::debug!("could not record {}: {e}", path.display());
+        }
+    }
 }
 
 /// Write then rename, so a reader never sees half a file.
@@ -136,38 +149,6 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), String> {
             let _ = fs::remove_file(&tmp);
             e.to_string()
         })
-}
-
-fn prepare(dir: &Path) -> Result<(), String> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .map_err(|e| e.to_string())?;
-        let meta = fs::metadata(dir).map_err(|e| e.to_string())?;
-        // SAFETY: geteuid has no preconditions.
-        let uid = unsafe { libc_geteuid() };
-        if meta.uid() != uid {
-            return Err("it belongs to another user".into());
-        }
-        if meta.permissions().mode() & 0o022 != 0 {
-            return Err("others can write to it".into());
-        }
-        Ok(())
-    }
-    #[cfg(not(unix))]
-    {
-        fs::create_dir_all(dir).map_err(|e| e.to_string())
-    }
-}
-
-#[cfg(unix)]
-unsafe extern "C" {
-    #[link_name = "geteuid"]
-    fn libc_geteuid() -> u32;
 }
 
 fn hex(bytes: &[u8]) -> String {

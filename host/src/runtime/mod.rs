@@ -4,8 +4,8 @@
 //! store; wall-clock time by epoch interruption (for guest code) and a
 //! timeout around the whole call (for host calls waiting on the network).
 
-pub mod bindings;
 mod compile_cache;
+mod output;
 pub mod state;
 
 use std::collections::HashMap;
@@ -15,19 +15,25 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
-use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
+use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap};
 
-use bindings::{ActionError, ConfigValue, Integration, IntegrationPre, TestReport, WitManifest};
 use compile_cache::CompileCache;
 use state::InvocationState;
 
+use crate::bindings::{
+    ActionError, ConfigValue, Contract, TestReport, WebhookOutcome, WebhookRequest, WitManifest,
+    v0_1, v0_2,
+};
+use crate::capabilities;
 use crate::deadline::Deadline;
 use crate::manifest::Manifest;
+use crate::params::Checker;
 
 /// How often the epoch advances: the granularity of guest deadlines.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
-/// Budget for a plugin to describe itself.
+/// The longest a plugin may take to describe itself (less when the caller's
+/// deadline is nearer).
 const MANIFEST_BUDGET: Duration = Duration::from_secs(10);
 /// Invocations that can run at once with pooled instances.
 pub const POOL_INVOCATIONS: u32 = 256;
@@ -35,7 +41,34 @@ pub const POOL_INVOCATIONS: u32 = 256;
 /// A compiled plugin, ready to instantiate.
 pub struct Plugin {
     pub manifest: Manifest,
-    pre: IntegrationPre<InvocationState>,
+    pre: Pre,
+    /// Each action's compiled params schema, made on first use.
+    checkers: Mutex<HashMap<String, Arc<Checker>>>,
+}
+
+/// The component, by the contract version it was built against.
+enum Pre {
+    V0_1(v0_1::IntegrationPre<InvocationState>),
+    V0_2(v0_2::IntegrationPre<InvocationState>),
+}
+
+impl Plugin {
+    /// The compiled params schema of `action` (one of the manifest's).
+    pub fn checker(&self, action: &crate::manifest::Action) -> Result<Arc<Checker>, String> {
+        if let Some(checker) = self
+            .checkers
+            .lock()
+            .ok()
+            .and_then(|c| c.get(&action.name).cloned())
+        {
+            return Ok(checker);
+        }
+        let checker = Arc::new(Checker::new(action)?);
+        if let Ok(mut checkers) = self.checkers.lock() {
+            checkers.insert(action.name.clone(), Arc::clone(&checker));
+        }
+        Ok(checker)
+    }
 }
 
 /// What to ask a plugin.
@@ -49,12 +82,17 @@ pub enum Call {
         config: Vec<ConfigValue>,
         params: String,
     },
+    Webhook {
+        config: Vec<ConfigValue>,
+        request: WebhookRequest,
+    },
 }
 
 pub enum Answer {
     Manifest(WitManifest),
     Test(Result<TestReport, ActionError>),
     Invoke(Result<String, ActionError>),
+    Webhook(WebhookOutcome),
 }
 
 /// Why a call produced no answer.
@@ -86,6 +124,9 @@ pub struct Runtime {
     slots: Option<tokio::sync::Semaphore>,
     disk_cache: Option<CompileCache>,
     plugins: Mutex<HashMap<[u8; 32], Arc<Plugin>>>,
+    /// Components that could not be loaded or described, and why: refused
+    /// at once until they change (a new file is a new digest).
+    broken: Mutex<HashMap<[u8; 32], String>>,
     ticker_stop: Arc<AtomicBool>,
 }
 
@@ -121,6 +162,7 @@ impl Runtime {
             slots: pooled.then(|| tokio::sync::Semaphore::new(POOL_INVOCATIONS as usize)),
             disk_cache,
             plugins: Mutex::new(HashMap::new()),
+            broken: Mutex::new(HashMap::new()),
             ticker_stop,
         })
     }
@@ -131,12 +173,64 @@ impl Runtime {
         self.plugins.lock().ok()?.get(key).cloned()
     }
 
-    /// Compile (or fetch from a cache) a component and read its manifest.
-    /// `key` is the SHA-256 of `wasm` (see [`digest`]).
-    pub async fn load(&self, key: [u8; 32], wasm: &[u8]) -> Result<Arc<Plugin>, String> {
+    /// Compile (or fetch from a cache) a component and read its manifest,
+    /// within `deadline`. `key` is the SHA-256 of `wasm` (see [`digest`]). A
+    /// component that fails is remembered as broken, and refused at once
+    /// the next time.
+    pub async fn load(
+        &self,
+        key: [u8; 32],
+        wasm: &[u8],
+        deadline: Deadline,
+    ) -> Result<Arc<Plugin>, String> {
         if let Some(plugin) = self.loaded(&key) {
             return Ok(plugin);
         }
+        let known_broken = self
+            .broken
+            .lock()
+            .ok()
+            .and_then(|b| b.get(&key).cloned())
+            .or_else(|| self.disk_cache.as_ref()?.load_broken(&key));
+        if let Some(reason) = known_broken {
+            return Err(format!(
+                "{reason} (remembered as broken until the component changes)"
+            ));
+        }
+        let loaded = self.load_new(key, wasm, deadline).await;
+        match loaded {
+            Ok(plugin) => {
+                if let Ok(mut plugins) = self.plugins.lock() {
+                    plugins.insert(key, Arc::clone(&plugin));
+                }
+                Ok(plugin)
+            }
+            Err(failure) => {
+                let reason = match failure {
+                    Load::Refused(reason) => reason,
+                    // Costly to find out again: kept for later processes
+                    // too. (What another host version might accept is not.)
+                    Load::Stuck(reason) => {
+                        if let Some(cache) = &self.disk_cache {
+                            cache.store_broken(&key, &reason);
+                        }
+                        reason
+                    }
+                };
+                if let Ok(mut broken) = self.broken.lock() {
+                    broken.insert(key, reason.clone());
+                }
+                Err(reason)
+            }
+        }
+    }
+
+    async fn load_new(
+        &self,
+        key: [u8; 32],
+        wasm: &[u8],
+        deadline: Deadline,
+    ) -> Result<Arc<Plugin>, Load> {
         // From the disk cache: the compiled component and, beside it, its
         // manifest; or compiled now.
         let cached = self.disk_cache.as_ref().and_then(|cache| {
@@ -147,10 +241,12 @@ impl Runtime {
             Some(cached) => cached,
             None => {
                 if !wasm.starts_with(b"\0asm") {
-                    return Err("not a WebAssembly file".into());
+                    return Err(Load::Refused("not a WebAssembly file".into()));
                 }
                 let component = Component::new(&self.engine, wasm).map_err(|e| {
-                    format!("not a WebAssembly component this host can load: {e:#}")
+                    Load::Refused(format!(
+                        "not a WebAssembly component this host can load: {e:#}"
+                    ))
                 })?;
                 if let Some(cache) = &self.disk_cache {
                     cache.store(&key, &component);
@@ -158,52 +254,88 @@ impl Runtime {
                 (component, None)
             }
         };
-        let pre = linker(&self.engine, &component)
+        let ty = component.component_type();
+        let names = ty
+            .imports(&self.engine)
+            .map(|(name, _)| name)
+            .chain(ty.exports(&self.engine).map(|(name, _)| name));
+        // One that names no version is linked as the newest, so that what it
+        // imports and exports is what its error names.
+        let named = Contract::of(names);
+        let contract = named.unwrap_or(Contract::V0_2);
+        let pre = linker(&self.engine, &component, contract)
             .and_then(|linker| linker.instantiate_pre(&component))
-            .map_err(|e| format!("it imports what the host does not provide: {e:#}"))?;
-        let pre = IntegrationPre::new(pre).map_err(|e| {
-            format!("it does not export the soar:plugin@0.1.0 `integration` world: {e:#}")
-        })?;
+            .map_err(|e| {
+                Load::Refused(format!("it imports what the host does not provide: {e:#}"))
+            })?;
+        let world = |e: wasmtime::Error| {
+            Load::Refused(match named {
+                Some(contract) => format!(
+                    "it does not export the soar:plugin@{} `integration` world: {e:#}",
+                    contract.version()
+                ),
+                None => "it does not export the soar:plugin `integration` world of any version this host loads (0.1.0, 0.2.0)".into(),
+            })
+        };
+        let pre = match contract {
+            Contract::V0_1 => Pre::V0_1(v0_1::IntegrationPre::new(pre).map_err(world)?),
+            Contract::V0_2 => Pre::V0_2(v0_2::IntegrationPre::new(pre).map_err(world)?),
+        };
         let mut plugin = Plugin {
             manifest: Manifest {
                 name: String::new(),
                 title: String::new(),
                 version: String::new(),
                 description: String::new(),
+                contract: contract.version().into(),
                 config: vec![],
                 actions: vec![],
+                events: vec![],
             },
             pre,
+            checkers: Mutex::default(),
         };
         plugin.manifest = match manifest {
             Some(manifest) => manifest,
             None => {
-                let manifest = self.describe(&plugin).await?;
+                let manifest = self.describe(&plugin, contract, deadline).await?;
                 if let Some(cache) = &self.disk_cache {
                     cache.store_manifest(&key, &manifest);
                 }
                 manifest
             }
         };
-        let plugin = Arc::new(plugin);
-        if let Ok(mut plugins) = self.plugins.lock() {
-            plugins.insert(key, Arc::clone(&plugin));
-        }
-        Ok(plugin)
+        Ok(Arc::new(plugin))
     }
 
-    /// Ask the plugin for its manifest, in a store granting nothing.
-    async fn describe(&self, plugin: &Plugin) -> Result<Manifest, String> {
-        let deadline = Deadline::after(MANIFEST_BUDGET);
+    /// Ask the plugin for its manifest, in a store granting nothing, within
+    /// the caller's deadline (and never longer than [`MANIFEST_BUDGET`]).
+    async fn describe(
+        &self,
+        plugin: &Plugin,
+        contract: Contract,
+        deadline: Deadline,
+    ) -> Result<Manifest, Load> {
+        let own = Deadline::after(MANIFEST_BUDGET);
+        let deadline = if own.at < deadline.at { own } else { deadline };
         let state = InvocationState::detached(deadline);
         let (answer, state) = self.call(plugin, state, deadline, Call::Manifest).await;
         match answer {
-            Ok(Answer::Manifest(m)) => Manifest::from_wit(m),
+            Ok(Answer::Manifest(m)) => Manifest::from_wit(m, contract)
+                .map_err(|e| Load::Refused(format!("its manifest is refused: {e}"))),
             Ok(_) => unreachable!("a manifest call answers with a manifest"),
-            Err(CallFailure::Timeout) => Err("describe() did not return in time".into()),
+            // Describing is answering with constants: one that does not
+            // answer within the caller's deadline is broken, not slow.
+            Err(CallFailure::Timeout) => Err(Load::Stuck(format!(
+                "describe() did not return within {:.0}s",
+                deadline.budget().as_secs_f32().ceil()
+            ))),
             Err(CallFailure::Trap(t)) => {
                 let output = state.captured_output();
-                Err(format!("describe() failed: {t}{}", suffix(&output)))
+                Err(Load::Stuck(format!(
+                    "describe() failed: {t}{}",
+                    suffix(&output)
+                )))
             }
         }
     }
@@ -234,24 +366,7 @@ impl Runtime {
         store.epoch_deadline_trap();
 
         let result = {
-            let run = async {
-                let instance = plugin.pre.instantiate_async(&mut store).await?;
-                let api = instance.soar_plugin_plugin();
-                wasmtime::Result::Ok(match call {
-                    Call::Manifest => Answer::Manifest(api.call_describe(&mut store).await?),
-                    Call::Test { config } => {
-                        Answer::Test(api.call_test(&mut store, &config).await?)
-                    }
-                    Call::Invoke {
-                        action,
-                        config,
-                        params,
-                    } => Answer::Invoke(
-                        api.call_invoke(&mut store, &action, &config, &params)
-                            .await?,
-                    ),
-                })
-            };
+            let run = run(&plugin.pre, &mut store, call);
             match tokio::time::timeout(deadline.remaining(), run).await {
                 Err(_) => Err(CallFailure::Timeout),
                 Ok(Ok(answer)) => Ok(answer),
@@ -262,6 +377,73 @@ impl Runtime {
             }
         };
         (result, store.into_data())
+    }
+}
+
+/// Why a component could not be loaded; either way, for good until it
+/// changes.
+enum Load {
+    /// This host cannot use it (not a component, imports, exports, manifest).
+    Refused(String),
+    /// Its `describe()` trapped or did not return in time.
+    Stuck(String),
+}
+
+/// Instantiate and make the call, in the contract the component speaks:
+/// the one place where versions are told apart; a 0.1 component's answers
+/// come back in 0.2 terms.
+async fn run(
+    pre: &Pre,
+    store: &mut Store<InvocationState>,
+    call: Call,
+) -> wasmtime::Result<Answer> {
+    match pre {
+        Pre::V0_2(pre) => {
+            let instance = pre.instantiate_async(&mut *store).await?;
+            let api = instance.soar_plugin_plugin();
+            Ok(match call {
+                Call::Manifest => Answer::Manifest(api.call_describe(&mut *store).await?),
+                Call::Test { config } => Answer::Test(api.call_test(&mut *store, &config).await?),
+                Call::Invoke {
+                    action,
+                    config,
+                    params,
+                } => Answer::Invoke(
+                    api.call_invoke(&mut *store, &action, &config, &params)
+                        .await?,
+                ),
+                Call::Webhook { config, request } => {
+                    Answer::Webhook(api.call_webhook(&mut *store, &config, &request).await?)
+                }
+            })
+        }
+        Pre::V0_1(pre) => {
+            let instance = pre.instantiate_async(&mut *store).await?;
+            let api = instance.soar_plugin_plugin();
+            Ok(match call {
+                Call::Manifest => {
+                    Answer::Manifest(v0_1::manifest(api.call_describe(&mut *store).await?))
+                }
+                Call::Test { config } => Answer::Test(
+                    api.call_test(&mut *store, &v0_1::config(&config))
+                        .await?
+                        .map(v0_1::test_report)
+                        .map_err(v0_1::action_error),
+                ),
+                Call::Invoke {
+                    action,
+                    config,
+                    params,
+                } => Answer::Invoke(
+                    api.call_invoke(&mut *store, &action, &v0_1::config(&config), &params)
+                        .await?
+                        .map_err(v0_1::action_error),
+                ),
+                Call::Webhook { .. } => Answer::Webhook(WebhookOutcome::Rejected(
+                    "the plugin is built against soar:plugin 0.1.0, which has no webhooks".into(),
+                )),
+            })
+        }
     }
 }
 
@@ -279,7 +461,11 @@ pub fn digest(wasm: &[u8]) -> [u8; 32] {
 /// versions it names: the linker matches them by semver): linking all of them
 /// cost a CLI run about 1 ms, and the Zoom plugin imports a third of them. An
 /// import not linked here fails `instantiate_pre` with its name.
-fn linker(engine: &Engine, component: &Component) -> wasmtime::Result<Linker<InvocationState>> {
+fn linker(
+    engine: &Engine,
+    component: &Component,
+    contract: Contract,
+) -> wasmtime::Result<Linker<InvocationState>> {
     use wasmtime_wasi::cli::{WasiCli, WasiCliView};
     use wasmtime_wasi::clocks::{WasiClocks, WasiClocksView};
     use wasmtime_wasi::filesystem::{WasiFilesystem, WasiFilesystemView};
@@ -289,8 +475,10 @@ fn linker(engine: &Engine, component: &Component) -> wasmtime::Result<Linker<Inv
     type S = InvocationState;
 
     let mut linker = Linker::new(engine);
-    Integration::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)?;
     let l = &mut linker;
+    capabilities::http::link(l, contract)?;
+    capabilities::store::link(l, contract)?;
+    capabilities::log::link(l, contract)?;
     let ty = component.component_type();
     let imported: std::collections::BTreeSet<&str> = ty
         .imports(engine)

@@ -1,34 +1,33 @@
 //! What one invocation's `Store` holds: a WASI context with nothing granted
 //! (no files, no environment, no sockets; stdout/stderr captured), the
-//! resource limits, and the host capabilities the plugin imports.
+//! resource limits, and the state of each host capability the plugin
+//! imports. The capabilities implement their own WIT interfaces; this is
+//! only where they live during a call.
+
+use std::sync::Arc;
 
 use wasmtime::component::ResourceTable;
 use wasmtime::{StoreLimits, StoreLimitsBuilder};
-use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use super::bindings::soar::plugin::{cache, http, log, types};
-use super::bindings::{HttpError, HttpRequest, HttpResponse, LogLevel};
-use crate::capabilities::cache::CacheScope;
+use super::output::Captured;
 use crate::capabilities::http::HttpGrant;
 use crate::capabilities::log::PluginLog;
-
-/// What a plugin may write to stdout/stderr before writes fail.
-const CAPTURE_BYTES: usize = 256 * 1024;
+use crate::capabilities::store::{Store, StoreScope};
 
 pub struct InvocationState {
     wasi: WasiCtx,
     table: ResourceTable,
     pub(crate) limits: StoreLimits,
     pub http: HttpGrant,
-    pub cache: CacheScope,
+    pub store: StoreScope,
     pub log: PluginLog,
-    pub output: MemoryOutputPipe,
+    pub output: Captured,
 }
 
 impl InvocationState {
-    pub fn new(memory_bytes: usize, http: HttpGrant, cache: CacheScope, log: PluginLog) -> Self {
-        let output = MemoryOutputPipe::new(CAPTURE_BYTES);
+    pub fn new(memory_bytes: usize, http: HttpGrant, store: StoreScope, log: PluginLog) -> Self {
+        let output = Captured::default();
         let wasi = WasiCtx::builder()
             .stdout(output.clone())
             .stderr(output.clone())
@@ -47,33 +46,37 @@ impl InvocationState {
                 .trap_on_grow_failure(true)
                 .build(),
             http,
-            cache,
+            store,
             log,
             output,
         }
     }
 
-    /// A state granting nothing at all: no egress, an empty private cache.
+    /// A state granting nothing at all: no egress, an empty private store.
     /// For calls that need no resource, such as `describe`.
     pub fn detached(deadline: crate::deadline::Deadline) -> Self {
+        static EMPTY: std::sync::OnceLock<Arc<Store>> = std::sync::OnceLock::new();
+        let store = EMPTY.get_or_init(|| Arc::new(Store::in_memory()));
         Self::new(
             crate::resource::DEFAULT_MEMORY_MIB as usize * (1 << 20),
-            HttpGrant::new(detached_client(), Vec::new(), deadline),
-            std::sync::Arc::new(crate::capabilities::cache::SharedCache::default()).scope(""),
-            PluginLog {
-                plugin: "(describe)".into(),
-                resource: String::new(),
-                redactor: Default::default(),
-            },
+            HttpGrant::new(detached_client(), Default::default(), deadline, None),
+            store.scope("(describe)"),
+            PluginLog::new("(describe)", ""),
         )
     }
 
-    /// What the plugin printed (a Rust panic message lands here), redacted.
+    /// What the plugin printed (a Rust panic message lands here), and a
+    /// note of what was dropped over the bound.
     pub fn captured_output(&self) -> String {
-        let bytes = self.output.contents();
-        self.log
-            .redactor
-            .redact(String::from_utf8_lossy(&bytes).trim())
+        let (bytes, dropped) = self.output.contents();
+        let mut text = String::from_utf8_lossy(&bytes).trim().to_owned();
+        if dropped > 0 {
+            text.push_str(&format!(
+                " … ({dropped} more bytes dropped over the {} KiB bound)",
+                super::output::CAPTURE_BYTES >> 10
+            ));
+        }
+        text
     }
 }
 
@@ -94,40 +97,15 @@ impl WasiView for InvocationState {
     }
 }
 
-impl types::Host for InvocationState {}
-
-impl http::Host for InvocationState {
-    async fn send(
-        &mut self,
-        request: HttpRequest,
-    ) -> wasmtime::Result<Result<HttpResponse, HttpError>> {
-        Ok(self.http.send(request).await)
-    }
+/// Where each capability's state is, for its linking.
+macro_rules! project {
+    ($($field:ident: $ty:ty),*) => {$(
+        impl crate::bindings::Project<$ty> for InvocationState {
+            fn project(&mut self) -> &mut $ty {
+                &mut self.$field
+            }
+        }
+    )*};
 }
 
-impl cache::Host for InvocationState {
-    async fn get(&mut self, key: String) -> wasmtime::Result<Option<String>> {
-        Ok(self.cache.get(&key))
-    }
-
-    async fn set(&mut self, key: String, value: String, ttl_secs: u32) -> wasmtime::Result<()> {
-        self.cache.set(
-            &key,
-            &value,
-            std::time::Duration::from_secs(ttl_secs.into()),
-        );
-        Ok(())
-    }
-
-    async fn delete(&mut self, key: String) -> wasmtime::Result<()> {
-        self.cache.delete(&key);
-        Ok(())
-    }
-}
-
-impl log::Host for InvocationState {
-    async fn log(&mut self, level: LogLevel, message: String) -> wasmtime::Result<()> {
-        self.log.log(level, &message);
-        Ok(())
-    }
-}
+project!(http: HttpGrant, store: StoreScope, log: PluginLog);

@@ -127,6 +127,7 @@ pub fn run_cli(args: &[&str], env: &[(&str, &str)]) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_soar-host"));
     cmd.args(args)
         .env("SOAR_HOST_CACHE_DIR", cache_dir())
+        .env("SOAR_HOST_STATE_DIR", state_dir())
         .env_remove("RUST_LOG")
         .env_remove("SOAR_PLUGIN_PATH");
     for (k, v) in env {
@@ -147,6 +148,22 @@ pub fn run_cli(args: &[&str], env: &[(&str, &str)]) -> Run {
 /// One compiled-component cache for every test, so each compiles once.
 pub fn cache_dir() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join("soar-host-cache")
+}
+
+/// One state directory for every test: the store partitions by resource
+/// file, and each test's resource files live in a directory of its own.
+pub fn state_dir() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("soar-host-state")
+}
+
+/// A library host as the tests use it: the shared caches, the real store.
+pub fn host_options() -> soar_host::HostOptions {
+    soar_host::HostOptions {
+        cache_dir: Some(cache_dir()),
+        no_disk_cache: false,
+        state_dir: Some(state_dir()),
+        no_store: false,
+    }
 }
 
 pub fn query(r: &RecordedRequest) -> Vec<(&str, &str)> {

@@ -1,21 +1,108 @@
 //! Meetings.
 
 use serde_json::{Value, json};
+use soar_plugin_sdk::{Action, ActionError, schema};
 
-use super::paging;
+use super::common::{meeting_id, paging, user_id};
+use super::paging::{MAX_PAGE_SIZE, list as list_pages};
 use crate::client::Client;
 use crate::errors::invalid_input;
-use crate::manifest::MEETING_UPDATE_FIELDS;
 use crate::params::Params;
-use crate::soar::plugin::types::ActionError;
+use crate::schemas;
 
-pub fn list(client: &mut Client, params: &Params) -> Result<Value, ActionError> {
-    let path = format!("users/{}/meetings", params.segment("user_id")?);
-    let query = params.query(&["type", "from", "to"])?;
-    paging::list(client, &path, "meetings", query, params)
+// Scopes as endpoints-summary.json lists them; its Meeting rows (Zoom's
+// 2024-03 spec) carry no granular scopes.
+const MEETING_READ: &[&str] = &["meeting:read", "meeting:read:admin"];
+const MEETING_WRITE: &[&str] = &["meeting:write", "meeting:write:admin"];
+
+pub fn actions() -> Vec<Action<Client>> {
+    vec![
+        Action::enrichment("list_meetings", "List meetings")
+            .description("Meetings a user hosts, a page at a time or up to `limit`")
+            .operation("GET /users/{userId}/meetings")
+            .scopes(MEETING_READ)
+            .params_with(list_params)
+            .run(list),
+        Action::enrichment("get_meeting_invitation", "Get meeting invitation")
+            .description("The invitation text of a meeting, with its join links")
+            .operation("GET /meetings/{meetingId}/invitation")
+            .scopes(MEETING_READ)
+            .params_with(|| schema::params(meeting_id(), &["meeting_id"]))
+            .run(invitation),
+        Action::containment("update_meeting", "Update meeting")
+            .description("Change a meeting; only the fields given are sent")
+            .operation("PATCH /meetings/{meetingId}")
+            .scopes(MEETING_WRITE)
+            .params_with(update_params)
+            // A PATCH sets fields to the values given: twice is once.
+            .idempotent(true)
+            .run(update),
+        Action::containment("delete_meeting", "Delete meeting")
+            .description("Delete a meeting, or one occurrence of a recurring meeting")
+            .operation("DELETE /meetings/{meetingId}")
+            .scopes(MEETING_WRITE)
+            .params_with(delete_params)
+            // Deleting twice ends the same (the second answers not-found).
+            .idempotent(true)
+            .run(delete),
+    ]
 }
 
-pub fn invitation(client: &mut Client, params: &Params) -> Result<Value, ActionError> {
+fn occurrence(description: &str) -> Value {
+    json!({"occurrence_id": {"type": "string", "minLength": 1, "description": description}})
+}
+
+fn list_params() -> Value {
+    let filters = json!({
+        "type": {
+            "type": "string",
+            "enum": ["scheduled", "live", "upcoming", "upcoming_meetings", "previous_meetings"],
+            "default": "scheduled",
+            "description": "Which meetings to list",
+        },
+        "from": {"type": "string", "description": "Start date, yyyy-mm-dd"},
+        "to": {"type": "string", "description": "End date, yyyy-mm-dd"},
+    });
+    let properties = schema::merge([user_id(), filters, paging(MAX_PAGE_SIZE)]);
+    schema::params(properties, &["user_id"])
+}
+
+fn update_params() -> Value {
+    let fields = schemas::properties(schemas::meeting_update());
+    let properties = schema::merge([
+        meeting_id(),
+        occurrence("Update only this occurrence of a recurring meeting"),
+        fields,
+    ]);
+    schema::params(properties, &["meeting_id"])
+}
+
+fn delete_params() -> Value {
+    let reminders = json!({
+        "schedule_for_reminder": {
+            "type": "boolean",
+            "description": "Email the host and alternative hosts about the cancellation",
+        },
+        "cancel_meeting_reminder": {
+            "type": "boolean",
+            "description": "Email the registrants about the cancellation",
+        },
+    });
+    let properties = schema::merge([
+        meeting_id(),
+        occurrence("Delete only this occurrence"),
+        reminders,
+    ]);
+    schema::params(properties, &["meeting_id"])
+}
+
+fn list(client: &mut Client, params: Params) -> Result<Value, ActionError> {
+    let path = format!("users/{}/meetings", params.segment("user_id")?);
+    let query = params.query(&["type", "from", "to"])?;
+    list_pages(client, &path, "meetings", query, &params, MAX_PAGE_SIZE)
+}
+
+fn invitation(client: &mut Client, params: Params) -> Result<Value, ActionError> {
     let id = params.meeting_id()?;
     let mut body = client.call("GET", &format!("meetings/{id}/invitation"), &[], None)?;
     if let Value::Object(map) = &mut body {
@@ -24,13 +111,11 @@ pub fn invitation(client: &mut Client, params: &Params) -> Result<Value, ActionE
     Ok(body)
 }
 
-pub fn update(client: &mut Client, params: &Params) -> Result<Value, ActionError> {
+fn update(client: &mut Client, params: Params) -> Result<Value, ActionError> {
     let id = params.meeting_id()?;
     let body = params.body_without(&["meeting_id", "occurrence_id"]);
-    if let Some(unknown) = body
-        .keys()
-        .find(|k| !MEETING_UPDATE_FIELDS.iter().any(|(name, ..)| name == k))
-    {
+    let known = schema::property_names(&schemas::meeting_update());
+    if let Some(unknown) = body.keys().find(|k| !known.contains(k)) {
         return Err(invalid_input(format!(
             "`{unknown}` is not a field of Zoom's meeting update"
         )));
@@ -56,7 +141,7 @@ pub fn update(client: &mut Client, params: &Params) -> Result<Value, ActionError
     }))
 }
 
-pub fn delete(client: &mut Client, params: &Params) -> Result<Value, ActionError> {
+fn delete(client: &mut Client, params: Params) -> Result<Value, ActionError> {
     let id = params.meeting_id()?;
     let query = params.query(&[
         "occurrence_id",

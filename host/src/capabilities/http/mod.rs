@@ -1,13 +1,20 @@
 //! Outbound HTTP, the plugin's only way out. Every request is checked against
-//! the resource's allow-list before any connection is made; the host applies
-//! the action's deadline and the retry policy, and terminates TLS.
+//! the resource's egress policy before any connection is made; the host
+//! applies the action's deadline and the retry policy, and terminates TLS.
+//! Downloads stream a body to a file without passing it through the plugin.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::deadline::Deadline;
-use crate::resource::check_url;
-use crate::runtime::bindings::{HttpError, HttpRequest, HttpResponse};
+use wasmtime::component::{HasSelf, Linker};
 
+use crate::bindings::{
+    Contract, DownloadOutcome, HttpError, HttpRequest, HttpResponse, Project, v0_1, v0_2,
+};
+use crate::deadline::Deadline;
+use crate::egress::Policy;
+
+mod download;
 mod resolve;
 pub mod retry;
 
@@ -19,11 +26,25 @@ const MAX_RESPONSE_BODY: usize = 32 << 20;
 /// Headers a plugin may not set: the host derives them from the URL and body.
 const RESERVED_HEADERS: &[&str] = &["host", "content-length", "transfer-encoding", "connection"];
 
+/// Reports a download's progress: (bytes so far, total when known).
+pub type Progress = std::sync::Arc<dyn Fn(u64, Option<u64>) + Send + Sync>;
+
+/// Where an invocation's downloads go, and how large one may be.
+#[derive(Clone)]
+pub struct Downloads {
+    pub dir: PathBuf,
+    pub max_bytes: u64,
+    pub progress: Option<Progress>,
+}
+
 /// One invocation's grant: where it may go and until when.
 pub struct HttpGrant {
     client: reqwest::Client,
-    allowed_hosts: Vec<String>,
+    egress: Policy,
     deadline: Deadline,
+    downloads: Option<Downloads>,
+    /// Files written by downloads of this invocation.
+    pub saved: Vec<PathBuf>,
     /// Requests that left the host, retries included.
     pub sent: u32,
     /// Seconds until the upstream's rate limit resets, from the last 429.
@@ -33,11 +54,18 @@ pub struct HttpGrant {
 }
 
 impl HttpGrant {
-    pub fn new(client: reqwest::Client, allowed_hosts: Vec<String>, deadline: Deadline) -> Self {
+    pub fn new(
+        client: reqwest::Client,
+        egress: Policy,
+        deadline: Deadline,
+        downloads: Option<Downloads>,
+    ) -> Self {
         Self {
             client,
-            allowed_hosts,
+            egress,
             deadline,
+            downloads,
+            saved: Vec::new(),
             sent: 0,
             last_retry_after: None,
             waiting_on: None,
@@ -46,13 +74,11 @@ impl HttpGrant {
 
     /// Refuse what the policy does not allow; return the URL and its host.
     fn check(&self, request: &HttpRequest) -> Result<(reqwest::Url, String), HttpError> {
-        let host = check_url(&request.url).map_err(HttpError::Denied)?;
-        if !self.allowed_hosts.contains(&host) {
-            return Err(HttpError::Denied(format!(
-                "{host} is not among the hosts this resource allows ({})",
-                self.allowed_hosts.join(", ")
-            )));
-        }
+        let host = self
+            .egress
+            .check(&request.url)
+            .map_err(HttpError::Denied)?
+            .host;
         let url = reqwest::Url::parse(&request.url)
             .map_err(|e| HttpError::Invalid(format!("bad URL: {e}")))?;
         if request
@@ -70,19 +96,26 @@ impl HttpGrant {
 
     pub async fn send(&mut self, request: HttpRequest) -> Result<HttpResponse, HttpError> {
         let (url, host) = self.check(&request)?;
-        let method = reqwest::Method::from_bytes(request.method.as_bytes())
-            .map_err(|_| HttpError::Invalid(format!("bad method `{}`", request.method)))?;
-        let idempotent = request.idempotent
-            || matches!(
-                method,
-                reqwest::Method::GET
-                    | reqwest::Method::HEAD
-                    | reqwest::Method::PUT
-                    | reqwest::Method::DELETE
-                    | reqwest::Method::OPTIONS
-            );
+        let (method, idempotent) = method_of(&request)?;
         let what = format!("{method} {}{}", host, url.path());
         self.waiting_on = Some(what.clone());
+        let outcome = self
+            .send_checked(&request, url, &host, method, idempotent, &what)
+            .await;
+        // Whatever happened, the plugin no longer waits for it.
+        self.waiting_on = None;
+        outcome
+    }
+
+    async fn send_checked(
+        &mut self,
+        request: &HttpRequest,
+        url: reqwest::Url,
+        host: &str,
+        method: reqwest::Method,
+        idempotent: bool,
+        what: &str,
+    ) -> Result<HttpResponse, HttpError> {
         let mut attempt = 0u32;
         loop {
             attempt += 1;
@@ -109,12 +142,12 @@ impl HttpGrant {
             // An answer too large to take is final: asking again would get
             // the same.
             let (outcome, final_answer) = match builder.send().await {
-                Ok(response) => match read(response, &host).await {
+                Ok(response) => match read(response, host).await {
                     Ok(answer) => (Ok(answer), false),
                     Err(ReadError::Transport(e)) => (Err(e), false),
                     Err(ReadError::TooLarge(e)) => (Err(e), true),
                 },
-                Err(e) => (Err(transport_error(&e, &host, &what)), false),
+                Err(e) => (Err(transport_error(&e, host, what)), false),
             };
             let wait = match final_answer {
                 true => None,
@@ -135,13 +168,59 @@ impl HttpGrant {
                     );
                     tokio::time::sleep(wait).await;
                 }
-                None => {
-                    if outcome.is_ok() {
-                        self.waiting_on = None;
-                    }
-                    return outcome;
-                }
+                None => return outcome,
             }
+        }
+    }
+}
+
+/// The method, and whether the request may be repeated.
+fn method_of(request: &HttpRequest) -> Result<(reqwest::Method, bool), HttpError> {
+    let method = reqwest::Method::from_bytes(request.method.as_bytes())
+        .map_err(|_| HttpError::Invalid(format!("bad method `{}`", request.method)))?;
+    let idempotent = request.idempotent
+        || matches!(
+            method,
+            reqwest::Method::GET
+                | reqwest::Method::HEAD
+                | reqwest::Method::PUT
+                | reqwest::Method::DELETE
+                | reqwest::Method::OPTIONS
+        );
+    Ok((method, idempotent))
+}
+
+impl v0_2::soar::plugin::http::Host for HttpGrant {
+    async fn send(
+        &mut self,
+        request: HttpRequest,
+    ) -> wasmtime::Result<Result<HttpResponse, HttpError>> {
+        Ok(HttpGrant::send(self, request).await)
+    }
+
+    async fn download(
+        &mut self,
+        request: HttpRequest,
+        file_name: String,
+    ) -> wasmtime::Result<Result<DownloadOutcome, HttpError>> {
+        Ok(download::run(self, request, &file_name).await)
+    }
+}
+
+/// Link the `http` import of a plugin built against `contract`.
+pub fn link<S: Project<HttpGrant> + Send + 'static>(
+    linker: &mut Linker<S>,
+    contract: Contract,
+) -> wasmtime::Result<()> {
+    match contract {
+        Contract::V0_1 => v0_1::soar::plugin::http::add_to_linker::<S, v0_1::AsLatest<HttpGrant>>(
+            linker,
+            v0_1::latest::<S, HttpGrant>,
+        ),
+        Contract::V0_2 => {
+            v0_2::soar::plugin::http::add_to_linker::<S, HasSelf<HttpGrant>>(linker, |s| {
+                s.project()
+            })
         }
     }
 }

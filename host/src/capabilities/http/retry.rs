@@ -8,8 +8,8 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::bindings::{HttpError, HttpResponse};
 use crate::deadline::Deadline;
-use crate::runtime::bindings::{HttpError, HttpResponse};
 
 /// Attempts in all, the first included.
 pub const MAX_ATTEMPTS: u32 = 4;
@@ -86,17 +86,27 @@ fn parse_iso8601(text: &str) -> Option<SystemTime> {
         let (clock, offset) = time.split_at(pos);
         let sign = if offset.starts_with('-') { -1 } else { 1 };
         let (h, m) = offset[1..].split_once(':').unwrap_or((&offset[1..], "0"));
-        (
-            clock,
-            sign * (h.parse::<i64>().ok()? * 3600 + m.parse::<i64>().ok()? * 60),
-        )
+        let (h, m) = (h.parse::<i64>().ok()?, m.parse::<i64>().ok()?);
+        if !(0..=23).contains(&h) || !(0..=59).contains(&m) {
+            return None;
+        }
+        (clock, sign * (h * 3600 + m * 60))
     } else {
         (time, 0)
     };
     let clock = clock.split('.').next()?;
     let mut c = clock.splitn(3, ':').map(|p| p.parse::<i64>().ok());
     let (hour, minute, second) = (c.next()??, c.next()??, c.next().flatten().unwrap_or(0));
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 {
+    // Four-digit years only: anything else is not a time Zoom means, and
+    // would overflow the arithmetic below.
+    if !(1..=9999).contains(&year)
+        || !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || !(0..=23).contains(&hour)
+        || !(0..=59).contains(&minute)
+        || !(0..=60).contains(&second)
+        || offset_secs.abs() > 24 * 3600
+    {
         return None;
     }
     let days = days_from_civil(year, month, day);
@@ -148,6 +158,33 @@ mod tests {
         );
         assert_eq!(retry_after(&header("soon"), now), None);
         assert_eq!(retry_after(&[], now), None);
+    }
+
+    #[test]
+    fn absurd_dates_are_refused_not_overflowed() {
+        let now = UNIX_EPOCH + Duration::from_secs(1_590_883_200);
+        for v in [
+            "9223372036854775807-01-01T00:00:00Z",
+            "-9223372036854775808-01-01T00:00:00Z",
+            "2020-01-01T00:00:00+9223372036854775807:00",
+            "2020-01-01T99999999999999999:00:00Z",
+            "0000-01-01T00:00:00Z",
+        ] {
+            assert_eq!(retry_after(&header(v), now), None, "{v}");
+        }
+        // A huge delta is a long wait, not a panic.
+        let huge = retry_after(&header("18446744073709551615"), now).unwrap();
+        assert!(!Deadline::after(Duration::from_secs(5)).fits(huge));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_retry_after_parses_without_panicking(v in "\\PC{0,48}", digits in "[0-9+:TZ.-]{0,40}") {
+            let now = SystemTime::now();
+            let _ = retry_after(&header(&v), now);
+            let _ = retry_after(&header(&digits), now);
+            let _ = retry_after_secs(&header(&digits));
+        }
     }
 
     #[test]

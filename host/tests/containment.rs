@@ -1,0 +1,329 @@
+//! The containment holes a hostile plugin found (secrets that escaped
+//! redaction, an allow-list that ignored ports, unbounded log volume, loading
+//! that ignored the deadline, unchecked manifests), each tried through the
+//! real CLI or library and shown contained. The hostile plugin is a 0.1
+//! component, so these also run the 0.1 contract under the 0.2 host.
+
+mod common;
+
+use base64::Engine;
+use common::{Env, Run, run_cli};
+use serde_json::json;
+use soar_host::{Host, Resource};
+use zoom_sandbox::{Fault, Match, Sandbox, SandboxConfig};
+
+/// Percent-encoding turns `/`, `+` and `=` into escapes, Base64 of it is
+/// distinct: every form is tried.
+const TOKEN: &str = "hunter2/very+secret=token";
+
+fn forms() -> Vec<String> {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    vec![
+        TOKEN.to_owned(),
+        "hunter2%2Fvery%2Bsecret%3Dtoken".to_owned(),
+        b64.encode(TOKEN),
+        // Inside Basic auth's `client-id:TOKEN`, the part that encodes the
+        // token's own bytes.
+        b64.encode(format!("client-id:{TOKEN}"))[16..36].to_owned(),
+    ]
+}
+
+fn assert_no_secret(what: &str, text: &str) {
+    for form in forms() {
+        assert!(!text.contains(&form), "{what} leaks `{form}`:\n{text}");
+    }
+}
+
+fn assert_run_clean(run: &Run) {
+    assert_no_secret("stdout", &run.stdout);
+    assert_no_secret("stderr", &run.stderr);
+    assert!(
+        !run.stdout.contains('\u{1b}') && !run.stderr.contains('\u{1b}'),
+        "{run:?}"
+    );
+}
+
+/// A resource for the hostile plugin, talking to `env`'s sandbox.
+fn hostile(env: &Env, name: &str, top: &str) -> String {
+    let timeout = if top.contains("timeout_secs") {
+        ""
+    } else {
+        "timeout_secs = 2\n"
+    };
+    let path = env.write_resource(
+        name,
+        &format!(
+            "label = \"Hostile\"\nplugin = \"{}\"\n{timeout}{top}\n[config]\napi_url = \"{}\"\ntoken = \"{TOKEN}\"\n",
+            env!("SOAR_HOSTILE_PLUGIN"),
+            env.sandbox.url()
+        ),
+    );
+    path.display().to_string()
+}
+
+fn debug_cli(args: &[&str]) -> Run {
+    run_cli(args, &[("RUST_LOG", "trace")])
+}
+
+#[test]
+fn a_secret_as_a_result_key_is_masked() {
+    let env = Env::new();
+    let resource = hostile(&env, "h.toml", "");
+    let run = debug_cli(&["invoke", &resource, "secret_as_key", "--envelope"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_run_clean(&run);
+    let data = &run.json()["data"];
+    assert_eq!(data.as_object().map(|o| o.len()), Some(2), "{run:?}");
+    assert!(data.to_string().contains("[REDACTED]"), "{run:?}");
+}
+
+#[test]
+fn a_secret_in_a_request_url_is_masked_in_timeouts_and_logs() {
+    let env = Env::new();
+    env.sandbox.inject(Fault::Hang, Match::path("/v2/hang"), 10);
+    let resource = hostile(&env, "h.toml", "");
+    let base = format!("{}/v2/hang/", env.sandbox.url().trim_end_matches('/'));
+    for encoding in ["plain", "percent", "base64"] {
+        let params = json!({"base": base, "encoding": encoding}).to_string();
+        let run = debug_cli(&[
+            "invoke",
+            &resource,
+            "secret_in_url",
+            "--params",
+            &params,
+            "--envelope",
+        ]);
+        // Whichever gives up first (the request's timeout, as the plugin
+        // reports it, or the action's deadline), the request is named.
+        assert_eq!(run.code, 1, "{run:?}");
+        assert!(run.stderr.contains("/v2/hang/[REDACTED]"), "{run:?}");
+        assert!(run.stdout.contains("/v2/hang/[REDACTED]"), "{run:?}");
+        assert_run_clean(&run);
+    }
+}
+
+#[test]
+fn the_test_report_is_masked_in_text_and_json() {
+    let env = Env::new();
+    let resource = hostile(&env, "h.toml", "");
+    for json in [false, true] {
+        let mut args = vec!["test", resource.as_str()];
+        if json {
+            args.push("--json");
+        }
+        let run = debug_cli(&args);
+        assert_eq!(run.code, 0, "{run:?}");
+        assert!(run.stdout.contains("[REDACTED]"), "{run:?}");
+        assert_run_clean(&run);
+    }
+}
+
+#[tokio::test]
+async fn the_library_masks_what_it_returns() {
+    let env = Env::new();
+    let path = hostile(&env, "h.toml", "");
+    let host = Host::new(common::host_options()).unwrap();
+    let resource = Resource::load(std::path::Path::new(&path)).unwrap();
+    let report = host.test(&resource).await.unwrap();
+    assert_no_secret("report", &format!("{report:?}"));
+    let result = host
+        .invoke(&resource, "secret_as_key", &json!({}))
+        .await
+        .unwrap();
+    assert_no_secret("result", &result.data.to_string());
+    let err = host
+        .invoke(&resource, "leak_secret", &json!({}))
+        .await
+        .unwrap_err();
+    assert_no_secret("error", &err.to_string());
+}
+
+#[test]
+fn the_grant_is_scheme_host_and_port() {
+    let env = Env::new();
+    // Another service on the same host, another port: not granted.
+    let other = Sandbox::start(SandboxConfig::default()).unwrap();
+    let resource = hostile(&env, "h.toml", "");
+    let params = json!({"url": format!("{}v2/users", other.url())}).to_string();
+    let run = run_cli(&["invoke", &resource, "egress", "--params", &params], &[]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("is not among the destinations this resource allows"),
+        "{run:?}"
+    );
+    assert!(other.requests().is_empty(), "{:?}", other.requests());
+    // The granted port still works.
+    let params = json!({"url": format!("{}v2/users", env.sandbox.url())}).to_string();
+    let run = run_cli(&["invoke", &resource, "egress", "--params", &params], &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+}
+
+#[test]
+fn egress_is_shown_with_its_origin_and_can_be_pinned() {
+    let env = Env::new();
+    // The Zoom plugin's defaults are visible: the sandbox resource sets both
+    // URL fields, so both come from the resource.
+    let zoom = env.resource.display().to_string();
+    let run = env.cli(&["actions", &zoom]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let port = env
+        .sandbox
+        .url()
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .trim_end_matches('/')
+        .to_owned();
+    assert!(
+        run.stdout.contains(&format!(
+            "http://127.0.0.1:{port}  (from the resource's `oauth_token_url`)"
+        )),
+        "{run:?}"
+    );
+    let run = env.cli(&["actions", &zoom, "--json"]);
+    assert_eq!(run.json()["egress"][0]["origin"], "resource", "{run:?}");
+
+    // A URL field left out: the plugin's default shows as such.
+    let text = env.resource_toml("Defaults", "").replace(
+        &format!("oauth_token_url = \"{}\"\n", env.sandbox.url()),
+        "",
+    );
+    let defaults = env.write_resource("defaults.toml", &text);
+    let run = env.cli(&["actions", defaults.to_str().unwrap()]);
+    assert!(
+        run.stdout
+            .contains("https://zoom.us:443  (the plugin's default for `oauth_token_url`)"),
+        "{run:?}"
+    );
+
+    // Pinned elsewhere: the sandbox the URL fields name is out of reach.
+    let resource = hostile(&env, "pinned.toml", "egress = [\"https://*.zoom.us\"]");
+    let params = json!({"url": format!("{}v2/users", env.sandbox.url())}).to_string();
+    let run = run_cli(&["invoke", &resource, "egress", "--params", &params], &[]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("https://*.zoom.us:443"), "{run:?}");
+    assert!(env.sandbox.requests().is_empty());
+    let run = run_cli(&["test", &resource], &[]);
+    assert!(
+        run.stdout
+            .contains("https://*.zoom.us:443  (pinned by the resource's `egress`)"),
+        "{run:?}"
+    );
+}
+
+#[test]
+fn log_volume_and_output_are_bounded() {
+    let env = Env::new();
+    let resource = hostile(&env, "h.toml", "timeout_secs = 30");
+    let run = run_cli(
+        &["invoke", &resource, "log_flood", "-p", "mib=10"],
+        &[("RUST_LOG", "warn")],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr.len() < 1 << 20,
+        "{} bytes on stderr",
+        run.stderr.len()
+    );
+    assert_eq!(run.stderr.matches("dropping the rest").count(), 1);
+    // Printing past the capture bound is dropped, not a failure.
+    let run = run_cli(
+        &["invoke", &resource, "print_flood", "-p", "kib=1024"],
+        &[("RUST_LOG", "debug")],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr.contains("bytes dropped over the 256 KiB bound"),
+        "{run:?}"
+    );
+}
+
+#[test]
+fn loading_counts_against_the_deadline_and_a_stuck_component_is_remembered() {
+    let env = Env::new();
+    let cache = tempfile::tempdir().unwrap();
+    let resource = env.write_resource(
+        "stuck.toml",
+        &format!(
+            "plugin = \"{}\"\ntimeout_secs = 1\n",
+            env!("SOAR_STUCK_DESCRIBE_PLUGIN")
+        ),
+    );
+    let args = [
+        "--cache-dir",
+        cache.path().to_str().unwrap(),
+        "invoke",
+        resource.to_str().unwrap(),
+        "anything",
+    ];
+    let run = run_cli(&args, &[]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr.contains("describe() did not return within 1s"),
+        "{run:?}"
+    );
+    let again = run_cli(&args, &[]);
+    assert_eq!(again.code, 2, "{again:?}");
+    assert!(again.stderr.contains("remembered as broken"), "{again:?}");
+}
+
+#[test]
+fn a_malformed_manifest_is_refused_and_never_printed_raw() {
+    let run = run_cli(&["actions", env!("SOAR_BAD_MANIFEST_PLUGIN")], &[]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("its manifest is refused"), "{run:?}");
+    assert!(run.stderr.contains("control characters"), "{run:?}");
+    assert_run_clean(&run);
+}
+
+#[test]
+fn a_0_1_component_is_described_tested_and_invoked() {
+    let env = Env::new();
+    let run = run_cli(&["actions", env!("SOAR_HOSTILE_PLUGIN"), "--json"], &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let manifest = run.json();
+    assert_eq!(manifest["contract"], "0.1.0");
+    let egress = manifest["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "egress")
+        .unwrap();
+    // Its flat param list, as a JSON Schema.
+    assert_eq!(
+        egress["params_schema"]["properties"]["idempotent"]["type"],
+        "boolean"
+    );
+    assert_eq!(egress["params_schema"]["additionalProperties"], false);
+
+    let resource = hostile(&env, "h.toml", "");
+    let run = run_cli(&["test", &resource, "--json"], &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let run = run_cli(
+        &[
+            "invoke",
+            &resource,
+            "cache_put",
+            "-p",
+            "key=k",
+            "-p",
+            "value=v",
+        ],
+        &[],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    // Its `cache` is the persistent store: the next process sees the value.
+    let run = run_cli(&["invoke", &resource, "cache_get", "-p", "key=k"], &[]);
+    assert_eq!(run.json(), json!({"value": "v"}), "{run:?}");
+    // Params are checked against the derived schema.
+    let run = run_cli(
+        &["invoke", &resource, "egress", "-p", "idempotent=maybe"],
+        &[],
+    );
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr.contains("param `idempotent` must be a boolean"),
+        "{run:?}"
+    );
+}

@@ -1,0 +1,62 @@
+//! Zoom's PATCH bodies as JSON Schemas, derived from Zoom's own OpenAPI specs
+//! by `tools/schemas.py` (see there for what is kept) and included as data.
+//! Built only when the manifest is asked for.
+
+use serde_json::Value;
+
+fn parse(text: &str) -> Value {
+    // The files are checked into the crate and parsed by a unit test.
+    serde_json::from_str(text).unwrap_or(Value::Bool(true))
+}
+
+/// The body of `PATCH /users/{userId}/settings`: all its sections.
+pub fn user_settings() -> Value {
+    parse(include_str!("../schemas/user-settings.json"))
+}
+
+/// The body of `PATCH /users/{userId}`.
+pub fn user_update() -> Value {
+    parse(include_str!("../schemas/user-update.json"))
+}
+
+/// The body of `PATCH /meetings/{meetingId}`.
+pub fn meeting_update() -> Value {
+    parse(include_str!("../schemas/meeting-update.json"))
+}
+
+/// The properties of a body schema, to merge into params.
+pub fn properties(body: Value) -> Value {
+    match body {
+        Value::Object(mut map) => map.remove("properties").unwrap_or(Value::Null),
+        _ => Value::Null,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_derived_schemas_parse_and_are_typed() {
+        let settings = user_settings();
+        assert_eq!(
+            settings["properties"]["in_meeting"]["properties"]["chat"]["type"],
+            "boolean"
+        );
+        for section in [
+            "in_meeting",
+            "schedule_meeting",
+            "recording",
+            "feature",
+            "meeting_security",
+            "meeting_authentication",
+        ] {
+            assert!(settings["properties"].get(section).is_some(), "{section}");
+        }
+        assert_eq!(
+            meeting_update()["properties"]["type"]["enum"],
+            serde_json::json!([1, 2, 3, 8])
+        );
+        assert_eq!(user_update()["properties"]["feature"]["type"], "object");
+    }
+}

@@ -1,0 +1,91 @@
+//! The manifest, checked natively: what `describe` tells the host.
+
+use serde_json::Value;
+use soar_plugin_sdk::{ActionKind, Plugin};
+
+use crate::Zoom;
+
+fn schema(action: &str) -> Value {
+    let manifest = Zoom::manifest();
+    let action = manifest.actions.iter().find(|a| a.name == action).unwrap();
+    serde_json::from_str(&action.params_schema).unwrap()
+}
+
+#[test]
+fn the_nine_actions_are_declared_with_operation_and_scopes() {
+    let manifest = Zoom::manifest();
+    let names: Vec<&str> = manifest.actions.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "get_user",
+            "list_users",
+            "update_user",
+            "get_user_settings",
+            "update_user_settings",
+            "list_meetings",
+            "get_meeting_invitation",
+            "update_meeting",
+            "delete_meeting",
+        ]
+    );
+    for action in &manifest.actions {
+        assert!(
+            !action.operation.is_empty() && !action.scopes.is_empty(),
+            "{}",
+            action.name
+        );
+        let schema: Value = serde_json::from_str(&action.params_schema).unwrap();
+        assert_eq!(
+            schema["$schema"],
+            "https://json-schema.org/draft/2020-12/schema"
+        );
+        assert_eq!(schema["additionalProperties"], false, "{}", action.name);
+        // Reads, PATCHes and DELETEs repeat harmlessly; this plugin has no POST.
+        assert!(action.idempotent, "{}", action.name);
+        if action.operation.starts_with("GET") {
+            assert!(
+                matches!(action.kind, ActionKind::Enrichment),
+                "{}",
+                action.name
+            );
+        }
+    }
+    assert!(manifest.events.iter().any(|e| e.name == "meeting.started"));
+    let secret = manifest
+        .config
+        .iter()
+        .find(|f| f.name == "webhook_secret_token")
+        .unwrap();
+    assert!(secret.secret && !secret.required);
+}
+
+#[test]
+fn schemas_have_real_nesting_and_bounds() {
+    let settings = schema("update_user_settings");
+    let chat =
+        &settings["properties"]["settings"]["properties"]["in_meeting"]["properties"]["chat"];
+    assert_eq!(chat["type"], "boolean");
+    let meeting = schema("update_meeting");
+    assert_eq!(meeting["properties"]["meeting_id"]["type"], "integer");
+    assert_eq!(
+        meeting["properties"]["type"]["enum"],
+        serde_json::json!([1, 2, 3, 8])
+    );
+    assert_eq!(meeting["properties"]["tracking_fields"]["type"], "array");
+    let users = schema("list_users");
+    assert_eq!(users["properties"]["page_size"]["maximum"], 2000);
+    assert_eq!(
+        users["properties"]["status"]["enum"],
+        serde_json::json!(["active", "inactive", "pending"])
+    );
+    assert_eq!(
+        schema("list_meetings")["properties"]["page_size"]["maximum"],
+        300
+    );
+    let user = schema("update_user");
+    assert_eq!(
+        user["properties"]["phone_numbers"]["items"]["properties"]["number"]["type"],
+        "string"
+    );
+}

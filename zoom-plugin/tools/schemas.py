@@ -1,0 +1,154 @@
+#!/usr/bin/env python3
+"""Derives the JSON Schemas (2020-12) of Zoom's PATCH bodies from Zoom's own
+OpenAPI specs, so the plugin's params schemas follow the spec instead of a
+hand-copied guess. Run from the repository root:
+
+    python3 zoom-plugin/tools/schemas.py [/work/shared/zoom-api]
+
+It writes zoom-plugin/schemas/*.json, which the plugin includes at build
+time. Kept: types, enums, bounds, nesting, the email format, and the first
+sentence of each top-level field's description (for `soar-host actions` and
+playbook editors). Dropped: deeper descriptions, examples and defaults (a default inside a PATCH body would change what the
+caller did not ask to change) and read-only fields. Zoom's nested objects
+stay open (`additionalProperties: true`): the specs lag behind the API.
+"""
+
+import json
+import os
+import re
+import sys
+
+import yaml
+
+SPECS = sys.argv[1] if len(sys.argv) > 1 else "/work/shared/zoom-api"
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "schemas")
+KEEP = ("type", "enum", "minimum", "maximum", "minLength", "maxLength", "format", "minItems", "maxItems")
+
+
+def load(name):
+    with open(os.path.join(SPECS, name)) as f:
+        return yaml.safe_load(f) if name.endswith(".yaml") else json.load(f)
+
+
+def resolver(spec):
+    def res(node):
+        while isinstance(node, dict) and "$ref" in node:
+            target = spec
+            for key in node["$ref"].split("/")[1:]:
+                target = target[key]
+            node = target
+        return node
+    return res
+
+
+def convert(node, res):
+    node = res(node)
+    if "allOf" in node:
+        merged = {}
+        for part in node["allOf"]:
+            part = convert(part, res)
+            props = {**merged.get("properties", {}), **part.get("properties", {})}
+            merged.update(part)
+            if props:
+                merged["properties"] = props
+        return merged
+    if "oneOf" in node or "anyOf" in node:
+        # Alternatives of objects: accept the union of their fields.
+        alts = [convert(a, res) for a in node.get("oneOf", node.get("anyOf"))]
+        if all(a.get("type") == "object" for a in alts):
+            props = {}
+            for a in alts:
+                props.update(a.get("properties", {}))
+            return {"type": "object", "properties": props, "additionalProperties": True}
+        return {}
+    out = {k: node[k] for k in KEEP if k in node}
+    # Not date-time: Zoom takes local times without an offset
+    # (`2024-05-01T09:00:00` with `timezone`), which RFC 3339 refuses.
+    if out.get("format") not in (None, "email", "uri"):
+        del out["format"]
+    if node.get("type") == "object" or "properties" in node:
+        out["type"] = "object"
+        props = {}
+        for name, prop in node.get("properties", {}).items():
+            prop = res(prop)
+            if prop.get("readOnly"):
+                continue
+            props[name] = convert(prop, res)
+        if props:
+            out["properties"] = props
+        out["additionalProperties"] = True
+    if node.get("type") == "array" and "items" in node:
+        out["items"] = convert(node["items"], res)
+    if out.get("type") == "integer" and "maxLength" in out:
+        # The 2024 spec writes digit counts of numbers as maxLength.
+        del out["maxLength"]
+    return out
+
+
+def add_enums(into, other):
+    """Enums the 2025 user spec lost in copying, taken from the 2024 spec."""
+    if not isinstance(into, dict) or not isinstance(other, dict):
+        return
+    if "enum" in other and "enum" not in into and into.get("type") == other.get("type"):
+        into["enum"] = other["enum"]
+    for name, prop in into.get("properties", {}).items():
+        add_enums(prop, other.get("properties", {}).get(name))
+    if "items" in into:
+        add_enums(into["items"], other.get("items"))
+
+
+def first_sentence(text):
+    # Markdown links keep their text.
+    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)
+    text = " ".join(text.replace("**", "").replace("`", "").split())
+    end = text.find(". ")
+    text = text if end < 0 else text[: end + 1]
+    return text if len(text) <= 160 else text[:157].rstrip() + "..."
+
+
+def body(spec, path, method="patch"):
+    res = resolver(spec)
+    schema = spec["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"]
+    out = convert(schema, res)
+    raw = res(schema)
+    for name, prop in out.get("properties", {}).items():
+        text = first_sentence(res(raw.get("properties", {}).get(name, {})).get("description", ""))
+        if text:
+            prop["description"] = text
+    return out
+
+
+def write(name, schema):
+    with open(os.path.join(OUT, name), "w") as f:
+        json.dump(schema, f, indent=1, sort_keys=True)
+        f.write("\n")
+
+
+def main():
+    user_2025 = load("zoom-user-api.openapi.json")
+    combined = load("zoom-meeting-api-combined-2024-01.openapi.json")
+
+    settings = body(user_2025, "/users/{userId}/settings")
+    add_enums(settings, body(combined, "/users/{userId}/settings"))
+    settings["minProperties"] = 1
+    write("user-settings.json", settings)
+
+    user = body(user_2025, "/users/{userId}")
+    add_enums(user, body(combined, "/users/{userId}"))
+    # Deprecated in favour of phone_numbers; the plugin never passed them on.
+    for deprecated in ("phone_country", "phone_number"):
+        user["properties"].pop(deprecated)
+    write("user-update.json", user)
+
+    # The 2024-03 Meeting spec knows more settings; the 2024-01 one kept more enums.
+    meeting = body(load("zoom-meeting-api.openapi.yaml"), "/meetings/{meetingId}")
+    add_enums(meeting, body(combined, "/meetings/{meetingId}"))
+    # Not an enum: several days are written "1,3" (the field's own description says so).
+    meeting["properties"]["recurrence"]["properties"]["weekly_days"].pop("enum", None)
+    # The specs give no bound; a negative duration is never meant.
+    meeting["properties"]["duration"]["minimum"] = 0
+    write("meeting-update.json", meeting)
+
+
+if __name__ == "__main__":
+    main()
