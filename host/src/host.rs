@@ -9,10 +9,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde::Serialize;
 use serde_json::Value;
 
-use crate::bindings::{ActionError, ConfigValue, ErrorKind as WitErrorKind, WebhookOutcome};
+use crate::bindings::{ActionError, ConfigValue, ErrorKind as WitErrorKind};
 use crate::capabilities::http::{self, Downloads, HttpGrant, Progress};
 use crate::capabilities::log::PluginLog;
 use crate::capabilities::store::Store;
@@ -25,17 +24,17 @@ use crate::plugins::{self, Body, FileStamp};
 use crate::redact::{self, Redact};
 use crate::resource::{ResolvedConfig, Resource};
 pub use crate::runtime::Allocation;
+
+mod outcome;
+mod webhook;
 use crate::runtime::state::InvocationState;
 use crate::runtime::{self, Answer, Call, CallFailure, Plugin, Runtime};
+pub use outcome::{Invocation, Readiness, TestOutcome};
+pub use webhook::{WebhookAnswer, WebhookRequest};
 
 /// The largest result an action may return. Larger is a plugin fault, not
 /// something to print or pass on to a playbook engine.
 pub const MAX_RESULT_BYTES: usize = 8 << 20;
-/// The largest inbound webhook body handed to a plugin.
-pub const MAX_WEBHOOK_BYTES: usize = 1 << 20;
-/// A webhook is answered within this, whatever the resource's deadline
-/// (Zoom gives up after 3 seconds).
-const WEBHOOK_BUDGET: Duration = Duration::from_secs(2);
 /// The longest plugin loading may take when no caller's deadline applies.
 const LOAD_BUDGET: Duration = Duration::from_secs(10);
 
@@ -66,67 +65,6 @@ pub struct InvokeOptions {
     pub output_dir: Option<PathBuf>,
     /// Told of a download's progress (bytes so far, total when known).
     pub progress: Option<Progress>,
-}
-
-/// A successful action.
-#[derive(Debug, Clone, Serialize)]
-pub struct Invocation {
-    pub data: Value,
-    /// HTTP requests that left the host, retries included.
-    pub http_requests: u32,
-    /// Files its downloads wrote.
-    pub files: Vec<PathBuf>,
-    pub elapsed: Duration,
-}
-
-/// Whether an action will work with the credentials tested.
-#[derive(Debug, Clone, Serialize)]
-pub struct Readiness {
-    pub action: String,
-    pub ready: bool,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub reason: String,
-}
-
-/// A successful connectivity test.
-#[derive(Debug, Clone, Serialize)]
-pub struct TestOutcome {
-    pub summary: String,
-    pub checks: Vec<(String, String)>,
-    pub scopes: Vec<String>,
-    pub readiness: Vec<Readiness>,
-    /// Where the plugin may connect, and where each entry came from.
-    pub egress: Vec<Rule>,
-    pub http_requests: u32,
-    pub elapsed: Duration,
-}
-
-/// What to answer an inbound webhook, and the event it carried if any.
-#[derive(Debug, Clone, Serialize)]
-pub enum WebhookAnswer {
-    /// Answer the sender with this (a URL validation challenge).
-    Reply {
-        status: u16,
-        headers: Vec<(String, String)>,
-        body: Vec<u8>,
-    },
-    /// A verified event.
-    Event {
-        event_type: String,
-        id: String,
-        time_ms: u64,
-        payload: Value,
-    },
-    /// Not from the upstream, or not acceptable.
-    Rejected { reason: String },
-}
-
-/// An inbound webhook as it arrived.
-#[derive(Debug, Clone)]
-pub struct WebhookRequest {
-    pub method: String,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
 }
 
 impl Host {
@@ -388,87 +326,6 @@ impl Host {
         outcome
     }
 
-    /// Hand an inbound webhook to the resource's plugin: it verifies it
-    /// against the resource's config and answers with a reply, an event, or
-    /// a rejection. The plugin makes no outbound call.
-    pub async fn webhook(
-        &self,
-        resource: &Resource,
-        request: WebhookRequest,
-    ) -> Result<WebhookAnswer> {
-        self.webhook_inner(resource, request).await.redact()
-    }
-
-    async fn webhook_inner(
-        &self,
-        resource: &Resource,
-        request: WebhookRequest,
-    ) -> Result<WebhookAnswer> {
-        let deadline = Deadline::after(resource.timeout.min(WEBHOOK_BUDGET));
-        if request.body.len() > MAX_WEBHOOK_BYTES {
-            return Ok(WebhookAnswer::Rejected {
-                reason: format!("body over {} KiB", MAX_WEBHOOK_BYTES >> 10),
-            });
-        }
-        let plugin = self.plugin_of(resource, deadline).await?;
-        let config = self.resolve(resource, &plugin)?;
-        let call = Call::Webhook {
-            config: wit_config(&config),
-            request: crate::bindings::WebhookRequest {
-                method: request.method,
-                headers: request
-                    .headers
-                    .into_iter()
-                    .map(|(n, v)| (n.to_ascii_lowercase(), v))
-                    .collect(),
-                body: request.body,
-            },
-        };
-        // No egress: verifying a webhook needs none.
-        let mut config = config;
-        config.egress = Default::default();
-        let (answer, _, _) = self
-            .run(&plugin, resource, &config, deadline, None, call)
-            .await?;
-        let Answer::Webhook(outcome) = answer else {
-            unreachable!("a webhook call answers with an outcome")
-        };
-        Ok(match outcome {
-            WebhookOutcome::Reply(r) => WebhookAnswer::Reply {
-                status: r.status,
-                headers: r.headers,
-                body: r.body,
-            },
-            WebhookOutcome::Event(e) => match serde_json::from_str(&e.payload) {
-                Ok(payload)
-                    if plugin.manifest.events.is_empty()
-                        || plugin
-                            .manifest
-                            .events
-                            .iter()
-                            .any(|t| t.name == e.event_type) =>
-                {
-                    WebhookAnswer::Event {
-                        event_type: e.event_type,
-                        id: e.id,
-                        time_ms: e.time_ms,
-                        payload,
-                    }
-                }
-                Ok(_) => WebhookAnswer::Rejected {
-                    reason: format!(
-                        "event type `{}` is not among those the plugin declares",
-                        redact::printable(&e.event_type)
-                    ),
-                },
-                Err(_) => WebhookAnswer::Rejected {
-                    reason: "the plugin's event payload is not JSON".into(),
-                },
-            },
-            WebhookOutcome::Rejected(reason) => WebhookAnswer::Rejected { reason },
-        })
-    }
-
     async fn run(
         &self,
         plugin: &Plugin,
@@ -569,55 +426,6 @@ fn wit_config(config: &ResolvedConfig) -> Vec<ConfigValue> {
             value: value.to_string(),
         })
         .collect()
-}
-
-impl Redact for Invocation {
-    fn redact(mut self) -> Self {
-        self.data = self.data.redact();
-        self
-    }
-}
-
-impl Redact for TestOutcome {
-    fn redact(mut self) -> Self {
-        self.summary = self.summary.redact();
-        self.checks = self
-            .checks
-            .into_iter()
-            .map(|(n, d)| (n.redact(), d.redact()))
-            .collect();
-        self.scopes = self.scopes.redact();
-        for r in &mut self.readiness {
-            r.action = std::mem::take(&mut r.action).redact();
-            r.reason = std::mem::take(&mut r.reason).redact();
-        }
-        self
-    }
-}
-
-impl Redact for WebhookAnswer {
-    fn redact(self) -> Self {
-        match self {
-            WebhookAnswer::Event {
-                event_type,
-                id,
-                time_ms,
-                payload,
-            } => WebhookAnswer::Event {
-                event_type: event_type.redact(),
-                id: id.redact(),
-                time_ms,
-                payload: payload.redact(),
-            },
-            WebhookAnswer::Rejected { reason } => WebhookAnswer::Rejected {
-                reason: reason.redact(),
-            },
-            // The reply goes back to the upstream that sent the webhook, as
-            // the plugin wrote it (a challenge's answer is a keyed hash, not
-            // the key).
-            reply => reply,
-        }
-    }
 }
 
 /// Checked at load; holds no config value.

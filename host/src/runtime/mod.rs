@@ -4,7 +4,10 @@
 //! store; wall-clock time by epoch interruption (for guest code) and a
 //! timeout around the whole call (for host calls waiting on the network).
 
+mod call;
 mod compile_cache;
+mod engine;
+mod linker;
 mod output;
 pub mod state;
 
@@ -15,17 +18,19 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
-use wasmtime::component::{Component, Linker, ResourceTable};
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap};
+use wasmtime::component::Component;
+use wasmtime::{Engine, Store, Trap};
 
+use call::run;
 use compile_cache::CompileCache;
+use engine::engine;
+use linker::linker;
 use state::InvocationState;
 
 use crate::bindings::{
     ActionError, ConfigValue, Contract, TestReport, WebhookOutcome, WebhookRequest, WitManifest,
     v0_1, v0_2,
 };
-use crate::capabilities;
 use crate::deadline::Deadline;
 use crate::manifest::Manifest;
 use crate::params::Checker;
@@ -389,230 +394,12 @@ enum Load {
     Stuck(String),
 }
 
-/// Instantiate and make the call, in the contract the component speaks:
-/// the one place where versions are told apart; a 0.1 component's answers
-/// come back in 0.2 terms.
-async fn run(
-    pre: &Pre,
-    store: &mut Store<InvocationState>,
-    call: Call,
-) -> wasmtime::Result<Answer> {
-    match pre {
-        Pre::V0_2(pre) => {
-            let instance = pre.instantiate_async(&mut *store).await?;
-            let api = instance.soar_plugin_plugin();
-            Ok(match call {
-                Call::Manifest => Answer::Manifest(api.call_describe(&mut *store).await?),
-                Call::Test { config } => Answer::Test(api.call_test(&mut *store, &config).await?),
-                Call::Invoke {
-                    action,
-                    config,
-                    params,
-                } => Answer::Invoke(
-                    api.call_invoke(&mut *store, &action, &config, &params)
-                        .await?,
-                ),
-                Call::Webhook { config, request } => {
-                    Answer::Webhook(api.call_webhook(&mut *store, &config, &request).await?)
-                }
-            })
-        }
-        Pre::V0_1(pre) => {
-            let instance = pre.instantiate_async(&mut *store).await?;
-            let api = instance.soar_plugin_plugin();
-            Ok(match call {
-                Call::Manifest => {
-                    Answer::Manifest(v0_1::manifest(api.call_describe(&mut *store).await?))
-                }
-                Call::Test { config } => Answer::Test(
-                    api.call_test(&mut *store, &v0_1::config(&config))
-                        .await?
-                        .map(v0_1::test_report)
-                        .map_err(v0_1::action_error),
-                ),
-                Call::Invoke {
-                    action,
-                    config,
-                    params,
-                } => Answer::Invoke(
-                    api.call_invoke(&mut *store, &action, &v0_1::config(&config), &params)
-                        .await?
-                        .map_err(v0_1::action_error),
-                ),
-                Call::Webhook { .. } => Answer::Webhook(WebhookOutcome::Rejected(
-                    "the plugin is built against soar:plugin 0.1.0, which has no webhooks".into(),
-                )),
-            })
-        }
-    }
-}
-
 /// The SHA-256 of a component: its key in the runtime's and the disk's
 /// caches. (Hashing 300 KB costs more than all the rest of a warm call: the
 /// build script hashes the built-in plugins, and the host remembers the
 /// digest of a plugin file until the file changes.)
 pub fn digest(wasm: &[u8]) -> [u8; 32] {
     Sha256::digest(wasm).into()
-}
-
-/// What a plugin may import: the host's `soar:plugin` interfaces and WASI
-/// 0.2 (what each store grants is set in its `WasiCtx`). Only the WASI
-/// interfaces the component imports are linked (each once, whichever 0.2.x
-/// versions it names: the linker matches them by semver): linking all of them
-/// cost a CLI run about 1 ms, and the Zoom plugin imports a third of them. An
-/// import not linked here fails `instantiate_pre` with its name.
-fn linker(
-    engine: &Engine,
-    component: &Component,
-    contract: Contract,
-) -> wasmtime::Result<Linker<InvocationState>> {
-    use wasmtime_wasi::cli::{WasiCli, WasiCliView};
-    use wasmtime_wasi::clocks::{WasiClocks, WasiClocksView};
-    use wasmtime_wasi::filesystem::{WasiFilesystem, WasiFilesystemView};
-    use wasmtime_wasi::p2::bindings::{cli, clocks, filesystem, io, random, sockets};
-    use wasmtime_wasi::random::{WasiRandom, WasiRandomView};
-    use wasmtime_wasi::sockets::{WasiSockets, WasiSocketsView};
-    type S = InvocationState;
-
-    let mut linker = Linker::new(engine);
-    let l = &mut linker;
-    capabilities::http::link(l, contract)?;
-    capabilities::store::link(l, contract)?;
-    capabilities::log::link(l, contract)?;
-    let ty = component.component_type();
-    let imported: std::collections::BTreeSet<&str> = ty
-        .imports(engine)
-        .map(|(name, _)| {
-            name.split_once('@')
-                .map_or(name, |(interface, _)| interface)
-        })
-        .collect();
-    for interface in imported {
-        match interface {
-            "wasi:io/error" => io::error::add_to_linker::<S, Table>(l, table)?,
-            "wasi:io/poll" => io::poll::add_to_linker::<S, Table>(l, table)?,
-            "wasi:io/streams" => io::streams::add_to_linker::<S, Table>(l, table)?,
-            "wasi:clocks/wall-clock" => {
-                clocks::wall_clock::add_to_linker::<S, WasiClocks>(l, S::clocks)?
-            }
-            "wasi:clocks/monotonic-clock" => {
-                clocks::monotonic_clock::add_to_linker::<S, WasiClocks>(l, S::clocks)?
-            }
-            "wasi:random/random" => random::random::add_to_linker::<S, WasiRandom>(l, S::random)?,
-            "wasi:random/insecure" => {
-                random::insecure::add_to_linker::<S, WasiRandom>(l, S::random)?
-            }
-            "wasi:random/insecure-seed" => {
-                random::insecure_seed::add_to_linker::<S, WasiRandom>(l, S::random)?
-            }
-            "wasi:cli/exit" => cli::exit::add_to_linker::<S, WasiCli>(l, S::cli)?,
-            "wasi:cli/environment" => cli::environment::add_to_linker::<S, WasiCli>(l, S::cli)?,
-            "wasi:cli/stdin" => cli::stdin::add_to_linker::<S, WasiCli>(l, S::cli)?,
-            "wasi:cli/stdout" => cli::stdout::add_to_linker::<S, WasiCli>(l, S::cli)?,
-            "wasi:cli/stderr" => cli::stderr::add_to_linker::<S, WasiCli>(l, S::cli)?,
-            "wasi:cli/terminal-input" => {
-                cli::terminal_input::add_to_linker::<S, WasiCli>(l, S::cli)?
-            }
-            "wasi:cli/terminal-output" => {
-                cli::terminal_output::add_to_linker::<S, WasiCli>(l, S::cli)?
-            }
-            "wasi:cli/terminal-stdin" => {
-                cli::terminal_stdin::add_to_linker::<S, WasiCli>(l, S::cli)?
-            }
-            "wasi:cli/terminal-stdout" => {
-                cli::terminal_stdout::add_to_linker::<S, WasiCli>(l, S::cli)?
-            }
-            "wasi:cli/terminal-stderr" => {
-                cli::terminal_stderr::add_to_linker::<S, WasiCli>(l, S::cli)?
-            }
-            "wasi:filesystem/types" => {
-                filesystem::types::add_to_linker::<S, WasiFilesystem>(l, S::filesystem)?
-            }
-            "wasi:filesystem/preopens" => {
-                filesystem::preopens::add_to_linker::<S, WasiFilesystem>(l, S::filesystem)?
-            }
-            "wasi:sockets/network" => sockets::network::add_to_linker::<S, WasiSockets>(
-                l,
-                &Default::default(),
-                S::sockets,
-            )?,
-            "wasi:sockets/instance-network" => {
-                sockets::instance_network::add_to_linker::<S, WasiSockets>(l, S::sockets)?
-            }
-            "wasi:sockets/tcp" => sockets::tcp::add_to_linker::<S, WasiSockets>(l, S::sockets)?,
-            "wasi:sockets/tcp-create-socket" => {
-                sockets::tcp_create_socket::add_to_linker::<S, WasiSockets>(l, S::sockets)?
-            }
-            "wasi:sockets/udp" => sockets::udp::add_to_linker::<S, WasiSockets>(l, S::sockets)?,
-            "wasi:sockets/udp-create-socket" => {
-                sockets::udp_create_socket::add_to_linker::<S, WasiSockets>(l, S::sockets)?
-            }
-            "wasi:sockets/ip-name-lookup" => {
-                sockets::ip_name_lookup::add_to_linker::<S, WasiSockets>(l, S::sockets)?
-            }
-            _ => {}
-        }
-    }
-    Ok(linker)
-}
-
-/// The `wasi:io` interfaces reach only the store's resource table.
-struct Table;
-
-impl wasmtime::component::HasData for Table {
-    type Data<'a> = &'a mut ResourceTable;
-}
-
-fn table(state: &mut InvocationState) -> &mut ResourceTable {
-    wasmtime_wasi::WasiView::ctx(state).table
-}
-
-/// The engine: epoch interruption for deadlines, the component model, and
-/// the allocation asked for. Where the pool cannot be reserved (a small
-/// address-space limit), instances are allocated on demand instead. Returns
-/// whether the engine pools.
-fn engine(allocation: Allocation) -> anyhow::Result<(Engine, bool)> {
-    let mut config = Config::new();
-    config.epoch_interruption(true);
-    config.wasm_component_model(true);
-    if allocation == Allocation::Pooled {
-        let mut pooled = config.clone();
-        pooled.allocation_strategy(InstanceAllocationStrategy::Pooling(pool()));
-        match Engine::new(&pooled) {
-            Ok(engine) => return Ok((engine, true)),
-            Err(e) => {
-                tracing::debug!("no pooling allocator ({e:#}); allocating instances on demand")
-            }
-        }
-    }
-    Ok((Engine::new(&config)?, false))
-}
-
-/// Linear memory kept resident per pooled slot between calls (the Zoom
-/// component's `get_user` touches about 1.2 MiB).
-const KEEP_RESIDENT: usize = 2 << 20;
-
-/// Room for [`POOL_INVOCATIONS`] at once. The Zoom component instantiates
-/// three core modules with one memory and two tables; the room per
-/// invocation is several times that, for plugins composed of more.
-fn pool() -> PoolingAllocationConfig {
-    let n = POOL_INVOCATIONS;
-    let mut pool = PoolingAllocationConfig::new();
-    pool.total_component_instances(n)
-        .total_core_instances(16 * n)
-        .total_memories(2 * n)
-        .total_tables(4 * n)
-        .total_stacks(n)
-        // Reset memory, tables and fiber stacks for the next call with a
-        // memset up to these sizes, instead of handing the pages back to the
-        // kernel and faulting them in again (70 µs of a get_user).
-        .linear_memory_keep_resident(KEEP_RESIDENT)
-        .table_keep_resident(64 << 10)
-        .async_stack_keep_resident(64 << 10)
-        // Where the kernel can say which pages were touched (Linux 6.7+),
-        // only those are reset.
-        .pagemap_scan(wasmtime::Enabled::Auto);
-    pool
 }
 
 impl Drop for Runtime {

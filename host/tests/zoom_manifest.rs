@@ -1,0 +1,67 @@
+//! Every Zoom action's declared operation and scopes, checked against the
+//! endpoint summary of Zoom's own specs (fixtures/zoom-api): a plugin that
+//! drifts from the real API (a renamed path, a scope Zoom does not grant for
+//! it, one it forgot) fails here, whatever the sandbox written by the same
+//! hands would accept.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+fn scopes(text: Option<&Value>) -> BTreeSet<String> {
+    text.and_then(Value::as_str)
+        .unwrap_or("")
+        .split(',')
+        .map(|s| s.trim().trim_matches('`').to_owned())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+#[test]
+fn every_action_names_a_real_operation_and_exactly_its_scopes() {
+    let summary: Vec<Value> = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../fixtures/zoom-api/endpoints-summary.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let run = common::run_cli(&["actions", "zoom", "--json"], &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let manifest = run.json();
+    for action in manifest["actions"].as_array().unwrap() {
+        let name = action["name"].as_str().unwrap();
+        let operation = action["operation"].as_str().unwrap();
+        let (method, path) = operation
+            .split_once(' ')
+            .unwrap_or_else(|| panic!("{name}: operation `{operation}` is not `METHOD /path`"));
+        let row = summary
+            .iter()
+            .find(|r| r["method"] == method && r["path"] == path)
+            .unwrap_or_else(|| panic!("{name}: {operation} is not an operation of Zoom's specs"));
+        let expected: BTreeSet<String> = scopes(row.get("scopes"))
+            .union(&scopes(row.get("granular_scopes")))
+            .cloned()
+            .collect();
+        let declared: BTreeSet<String> = action["scopes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(
+            declared, expected,
+            "{name}: scopes differ from Zoom's for {operation}"
+        );
+        // What the spec says about safety to repeat.
+        if method == "POST" {
+            assert_eq!(action["idempotent"], false, "{name}");
+        }
+        if method == "GET" {
+            assert_eq!(action["kind"], "enrichment", "{name}");
+        }
+    }
+}
