@@ -299,7 +299,7 @@ fn secrets_never_printed_even_with_trace_logs() {
 }
 
 #[test]
-fn actions_lists_the_nine_actions() {
+fn actions_lists_the_eleven_actions() {
     let env = Env::new();
     let run = env.cli(&["actions", "zoom", "--json"]);
     assert_eq!(run.code, 0, "{run:?}");
@@ -315,10 +315,12 @@ fn actions_lists_the_nine_actions() {
         names,
         [
             "delete_meeting",
+            "download_recording",
             "get_meeting_invitation",
             "get_user",
             "get_user_settings",
             "list_meetings",
+            "list_recordings",
             "list_users",
             "update_meeting",
             "update_user",

@@ -65,7 +65,7 @@ fn test_call_json_output() {
     );
     // The token, the API call, and the token kept for the actions that follow.
     assert_eq!(out["checks"].as_array().unwrap().len(), 3);
-    assert_eq!(out["readiness"].as_array().unwrap().len(), 9);
+    assert_eq!(out["readiness"].as_array().unwrap().len(), 11);
     assert!(
         out["readiness"]
             .as_array()

@@ -3,7 +3,7 @@
 //! code 124) forgets it, gets one fresh token and retries once.
 
 use serde_json::Value;
-use soar_plugin_sdk::http::{Request, Response};
+use soar_plugin_sdk::http::{Download, Request, Response, SavedFile};
 use soar_plugin_sdk::{ActionError, ErrorKind, Output, log};
 
 use crate::config::ZoomConfig;
@@ -166,6 +166,41 @@ impl Client {
         Ok(response)
     }
 
+    /// Streams `url` (a recording's `download_url`: it takes the API's
+    /// bearer token and redirects to Zoom's storage, which the host does not
+    /// give the token) to `file_name` in the output directory. A 401 gets
+    /// one new token and one retry, as an API call does; another answer that
+    /// is not a success becomes the error Zoom's code and message say.
+    pub fn download(&mut self, url: &str, file_name: &str) -> Result<SavedFile, ActionError> {
+        let request = Request::get(url).idempotent(true);
+        let mut outcome = self.download_once(&request, file_name)?;
+        if rejects_token(&outcome) {
+            log::info("Zoom rejected the access token; fetching a new one");
+            self.forget_token();
+            outcome = self.download_once(&request, file_name)?;
+            if rejects_token(&outcome) {
+                self.forget_token();
+            }
+        }
+        match outcome {
+            Download::Saved(file) => Ok(file),
+            Download::Answered(response) => Err(from_api(
+                response.status,
+                &response.body,
+                response.retry_after_secs(),
+            )),
+        }
+    }
+
+    fn download_once(
+        &mut self,
+        request: &Request,
+        file_name: &str,
+    ) -> Result<Download, ActionError> {
+        let bearer = self.token()?.access_token.clone();
+        request.clone().bearer(&bearer).download(file_name)
+    }
+
     fn send_api(&mut self, request: &Request) -> Result<Response, ActionError> {
         let bearer = self.token()?.access_token.clone();
         request.clone().bearer(&bearer).send()
@@ -177,4 +212,16 @@ fn not_json(method: &str, path: &str) -> ActionError {
         ErrorKind::Upstream,
         format!("Zoom answered {method} {path} with a body that is not JSON"),
     )
+}
+
+/// Zoom's answer to an expired or revoked token: 401, or code 124.
+fn rejects_token(outcome: &Download) -> bool {
+    let Download::Answered(response) = outcome else {
+        return false;
+    };
+    response.status == 401
+        || serde_json::from_slice::<Value>(&response.body)
+            .ok()
+            .and_then(|body| body.get("code")?.as_i64())
+            == Some(124)
 }

@@ -14,6 +14,11 @@ pub fn fields() -> Vec<Field> {
             "Base URL of Zoom's REST API (the plugin adds v2/)",
         )
         .default(json!("https://api.zoom.us/")),
+        Field::url(
+            "storage_url",
+            "Where Zoom's recording downloads redirect to; only widens the egress list (wildcards allowed)",
+        )
+        .default(json!("https://*.zoom.us/")),
         Field::string("client_id", "Client ID of the Server-to-Server OAuth app"),
         Field::string(
             "client_secret",

@@ -12,7 +12,7 @@ fn schema(action: &str) -> Value {
 }
 
 #[test]
-fn the_nine_actions_are_declared_with_operation_and_scopes() {
+fn the_actions_are_declared_with_operation_and_scopes() {
     let manifest = Zoom::manifest();
     let names: Vec<&str> = manifest.actions.iter().map(|a| a.name.as_str()).collect();
     assert_eq!(
@@ -27,6 +27,8 @@ fn the_nine_actions_are_declared_with_operation_and_scopes() {
             "get_meeting_invitation",
             "update_meeting",
             "delete_meeting",
+            "list_recordings",
+            "download_recording",
         ]
     );
     for action in &manifest.actions {
@@ -58,6 +60,14 @@ fn the_nine_actions_are_declared_with_operation_and_scopes() {
         .find(|f| f.name == "webhook_secret_token")
         .unwrap();
     assert!(secret.secret && !secret.required);
+    // Zoom's storage hosts are on the egress list unless the resource says otherwise.
+    let storage = manifest
+        .config
+        .iter()
+        .find(|f| f.name == "storage_url")
+        .unwrap();
+    assert!(storage.url && !storage.required);
+    assert_eq!(storage.default.as_deref(), Some("\"https://*.zoom.us/\""));
 }
 
 #[test]

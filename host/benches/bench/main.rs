@@ -10,8 +10,10 @@
 //!
 //! Flags (after `--`): `--quick`, `--samples N` (per-action calls per path),
 //! `--seconds S` (each throughput run), `--runs N` (fresh processes per
-//! kind), `--cold-runs N` (CLI runs with an empty cache).
+//! kind), `--cold-runs N` (CLI runs with an empty cache), `--download-mib N`
+//! (the size of the recording downloaded; 2048 by default, 64 in quick mode).
 
+mod download;
 mod load;
 mod memory;
 mod native;
@@ -47,6 +49,7 @@ pub struct Options {
     pub seconds: f64,
     pub runs: usize,
     pub cold_runs: usize,
+    pub download_mib: u64,
 }
 
 impl Options {
@@ -61,6 +64,7 @@ impl Options {
                 seconds: 0.1,
                 runs: 2,
                 cold_runs: 1,
+                download_mib: 64,
             }
         } else {
             Options {
@@ -69,6 +73,7 @@ impl Options {
                 seconds: 2.0,
                 runs: 60,
                 cold_runs: 5,
+                download_mib: 2048,
             }
         };
         let mut args = args.iter();
@@ -83,6 +88,7 @@ impl Options {
                 "--seconds" => options.seconds = value(arg).max(0.01),
                 "--runs" => options.runs = value(arg).max(1.0) as usize,
                 "--cold-runs" => options.cold_runs = value(arg).max(1.0) as usize,
+                "--download-mib" => options.download_mib = value(arg).max(1.0) as u64,
                 "--bench" | "--quick" => {}
                 other => eprintln!("bench: ignoring `{other}`"),
             }
@@ -178,11 +184,20 @@ fn main() {
     let warm_cache = scratch.path().join("cache-warm");
     let cli = |cache: &Path| {
         let mut cmd = Command::new(&soar_host);
-        cmd.args(["invoke", &resource, "get_user", "-p", "user_id=me"])
-            .env("SOAR_HOST_CACHE_DIR", cache)
-            .env(SECRET_VAR, &config.client_secret)
-            .env_remove("RUST_LOG")
-            .env_remove("SOAR_PLUGIN_PATH");
+        // Like for like with the native program and the Python peer: a
+        // token request per process (the store would keep one across runs).
+        cmd.args([
+            "--no-store",
+            "invoke",
+            &resource,
+            "get_user",
+            "-p",
+            "user_id=me",
+        ])
+        .env("SOAR_HOST_CACHE_DIR", cache)
+        .env(SECRET_VAR, &config.client_secret)
+        .env_remove("RUST_LOG")
+        .env_remove("SOAR_PLUGIN_PATH");
         cmd
     };
     let runs_dir = scratch.path().join("runs");
@@ -246,7 +261,20 @@ fn main() {
         });
     }
     report.peak_rss = report.peak_rss.max(memory::overall_peak());
+    // The download checks the storage host's request log: keep it.
     janitor.stop();
+
+    let size = options.download_mib << 20;
+    eprintln!("bench: a {} MiB download", size >> 20);
+    let download_resource = write_download_resource(scratch.path(), &sandbox);
+    report.download = Some(download::run(
+        &soar_host,
+        &sandbox,
+        &download_resource,
+        &runs_dir,
+        size,
+        (SECRET_VAR, &config.client_secret),
+    ));
 
     print!("{}", report.markdown());
 }
@@ -286,6 +314,17 @@ fn write_resource(dir: &Path, sandbox: &Sandbox) -> PathBuf {
          client_secret = {{ env = \"{SECRET_VAR}\" }}\naccount_id = \"{}\"\n",
         c.client_id, c.account_id
     );
+    std::fs::write(&path, text).expect("write the resource file");
+    path
+}
+
+/// The same, with the sandbox's storage host (where recording downloads
+/// redirect) in the egress list.
+fn write_download_resource(dir: &Path, sandbox: &Sandbox) -> PathBuf {
+    let base = write_resource(dir, sandbox);
+    let text = std::fs::read_to_string(&base).expect("the resource file");
+    let path = dir.join("zoom-bench-download.toml");
+    let text = format!("{text}storage_url = \"{}\"\n", sandbox.storage_url());
     std::fs::write(&path, text).expect("write the resource file");
     path
 }

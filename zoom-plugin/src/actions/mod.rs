@@ -4,6 +4,7 @@
 mod common;
 mod meetings;
 mod paging;
+mod recordings;
 mod users;
 
 use soar_plugin_sdk::Action;
@@ -13,5 +14,6 @@ use crate::client::Client;
 pub fn all() -> Vec<Action<Client>> {
     let mut actions = users::actions();
     actions.extend(meetings::actions());
+    actions.extend(recordings::actions());
     actions
 }

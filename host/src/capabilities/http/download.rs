@@ -1,11 +1,13 @@
 //! `http.download`: a response body streamed straight to a file, never
 //! through the plugin's memory. Redirects are followed hop by hop, each
 //! checked against the egress policy before connecting (credentials are not
-//! carried to another host); a connection dropped mid-body resumes with
-//! `Range` where the server answers 206, else starts over; the resource's
-//! size cap applies; the body is written under a hidden partial name and
-//! renamed only when complete, and the partial file is removed on any
-//! failure, including the call being cancelled.
+//! carried to another origin: scheme, host and port); a connection dropped
+//! mid-body resumes with `Range` + `If-Range` (the first answer's ETag or
+//! Last-Modified) where the server answers 206 for the same file, else
+//! starts over; the resource's size cap applies; the body is written under a
+//! hidden partial name and linked to its final name only when complete,
+//! never over an existing file; the partial file is removed on any failure,
+//! including the call being cancelled.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -24,6 +26,8 @@ const MAX_ERROR_BODY: usize = 1 << 20;
 /// Headers that stay with the host that was asked: a redirect to another
 /// host (Zoom's storage) does not get the API's token.
 const CREDENTIAL_HEADERS: &[&str] = &["authorization", "cookie", "proxy-authorization"];
+/// Headers the host sets for a download itself.
+const DOWNLOAD_HEADERS: &[&str] = &["range", "if-range"];
 
 pub async fn run(
     grant: &mut HttpGrant,
@@ -48,7 +52,10 @@ pub async fn run(
         headers: request
             .headers
             .iter()
-            .filter(|(n, _)| !RESERVED_HEADERS.contains(&n.to_ascii_lowercase().as_str()))
+            .filter(|(n, _)| {
+                let n = n.to_ascii_lowercase();
+                !RESERVED_HEADERS.contains(&n.as_str()) && !DOWNLOAD_HEADERS.contains(&n.as_str())
+            })
             .cloned()
             .collect(),
         url,
@@ -65,13 +72,19 @@ pub async fn run(
     outcome
 }
 
-/// A file name the plugin may choose: one plain, visible name.
+/// A file name the plugin may choose: one plain, visible name (no control
+/// or invisible formatting characters, such as a right-to-left override
+/// that would make `exe.mp4` display as `4pm.exe`).
 fn check_name(name: &str) -> Result<(), HttpError> {
+    let invisible = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{206f}' | '\u{feff}')
+    };
     let bad = name.is_empty()
         || name.len() > 200
         || name.starts_with('.')
         || name.contains(['/', '\\', '\0'])
-        || name.chars().any(char::is_control);
+        || name.chars().any(invisible);
     if bad {
         return Err(HttpError::Invalid(
             "a download's file name must be a plain name: no directories, not hidden, no control characters, at most 200 bytes".into(),
@@ -111,20 +124,41 @@ impl Transfer<'_> {
         let mut written: u64 = 0;
         let mut content_type = None;
         let mut resumes = 0;
+        // What identifies the file, from the first answer: a resumed part
+        // must be of the same file.
+        let mut validator: Option<String> = None;
+        let mut first_total: Option<u64> = None;
         loop {
-            let response = self.follow(written).await?;
+            let response = self.follow(written, validator.as_deref()).await?;
             let status = response.status().as_u16();
             let host = response.url().host_str().unwrap_or("?").to_owned();
             match (written, status) {
-                (0, 200..=299) => {}
+                (0, 200..=299) => {
+                    validator = file_validator(&response);
+                    first_total = total_size(&response);
+                }
                 (0, _) => return Ok(DownloadOutcome::Answered(answered(response).await?)),
-                (from, 206) if range_start(&response) == Some(from) => {}
-                (_, 200) => {
-                    // The server cannot resume: start over.
+                (from, 206)
+                    if range_start(&response) == Some(from)
+                        && first_total.is_none_or(|t| total_size(&response) == Some(t)) => {}
+                (_, 200 | 206) => {
+                    // The server cannot resume, or the file changed: start
+                    // over, with this whole body or by asking again.
                     partial.file.set_len(0).map_err(io_error)?;
                     std::io::Seek::rewind(&mut partial.file).map_err(io_error)?;
                     hasher = Sha256::new();
                     written = 0;
+                    if status == 206 {
+                        resumes += 1;
+                        if resumes > MAX_RESUMES {
+                            return Err(HttpError::Connect(format!(
+                                "{host} kept answering with parts of another file"
+                            )));
+                        }
+                        continue;
+                    }
+                    validator = file_validator(&response);
+                    first_total = total_size(&response);
                 }
                 (_, status) => {
                     return Err(HttpError::Connect(format!(
@@ -159,9 +193,10 @@ impl Transfer<'_> {
             }
         }
         partial.file.sync_all().map_err(io_error)?;
-        let (name, path) = self.final_name(file_name);
-        std::fs::rename(&partial.path, &path).map_err(io_error)?;
-        partial.kept = true;
+        // Linked, not renamed: a link fails where a name is taken (even by
+        // a dangling symlink, or by a download finishing at the same time),
+        // where a rename would replace it. The partial name goes on drop.
+        let name = self.link_final(&partial.path, file_name)?;
         Ok(DownloadOutcome::Saved(SavedFile {
             name,
             size: written,
@@ -197,30 +232,39 @@ impl Transfer<'_> {
         })
     }
 
-    /// The name given, or `name (1).ext`, ... when a file has it already:
-    /// a download never replaces a file.
-    fn final_name(&self, file_name: &str) -> (String, PathBuf) {
-        let path = self.dir.join(file_name);
-        if !path.exists() {
-            return (file_name.to_owned(), path);
-        }
+    /// Give the complete file the name asked for, or `name (1).ext`, ...
+    /// when that is taken: a download never replaces a file.
+    fn link_final(&self, partial: &std::path::Path, file_name: &str) -> Result<String, HttpError> {
         let (stem, ext) = match file_name.rsplit_once('.') {
             Some((stem, ext)) if !stem.is_empty() => (stem, format!(".{ext}")),
             _ => (file_name, String::new()),
         };
-        (1..)
-            .map(|n| format!("{stem} ({n}){ext}"))
-            .map(|name| (self.dir.join(&name), name))
-            .find(|(path, _)| !path.exists())
-            .map(|(path, name)| (name, path))
-            .unwrap_or((file_name.to_owned(), path))
+        for n in 0..1000 {
+            let name = match n {
+                0 => file_name.to_owned(),
+                n => format!("{stem} ({n}){ext}"),
+            };
+            match std::fs::hard_link(partial, self.dir.join(&name)) {
+                Ok(()) => return Ok(name),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(io_error(e)),
+            }
+        }
+        Err(HttpError::Denied(format!(
+            "{file_name} and 999 numbered names beside it are taken in the output directory"
+        )))
     }
 
     /// GET the URL, following redirects each checked against the policy;
     /// `from` > 0 asks for the rest of the body.
-    async fn follow(&mut self, from: u64) -> Result<reqwest::Response, HttpError> {
+    async fn follow(
+        &mut self,
+        from: u64,
+        validator: Option<&str>,
+    ) -> Result<reqwest::Response, HttpError> {
         let mut url = self.url.clone();
-        let first_host = url.host_str().map(str::to_owned);
+        // Scheme, host and port: another port of the same host is another server.
+        let first_origin = url.origin();
         for _ in 0..=MAX_REDIRECTS {
             let remaining = self.grant.deadline.remaining();
             if remaining.is_zero() {
@@ -228,15 +272,19 @@ impl Transfer<'_> {
                     "the action's deadline passed during the download".into(),
                 ));
             }
-            let same_host = url.host_str().map(str::to_owned) == first_host;
+            let same_host = url.origin() == first_origin;
             let mut builder = self.grant.client.get(url.clone()).timeout(remaining);
             for (name, value) in &self.headers {
                 if same_host || !CREDENTIAL_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
                     builder = builder.header(name, value);
                 }
             }
-            if from > 0 {
-                builder = builder.header(reqwest::header::RANGE, format!("bytes={from}-"));
+            // Without a validator a part cannot be known to be of the same
+            // file: ask for all of it again.
+            if let (true, Some(validator)) = (from > 0, validator) {
+                builder = builder
+                    .header(reqwest::header::RANGE, format!("bytes={from}-"))
+                    .header(reqwest::header::IF_RANGE, validator);
             }
             let host = url.host_str().unwrap_or("?").to_owned();
             self.grant.sent += 1;
@@ -329,6 +377,20 @@ enum Stream {
     Fatal(HttpError),
 }
 
+/// A strong ETag, else Last-Modified: what `If-Range` may name.
+fn file_validator(response: &reqwest::Response) -> Option<String> {
+    let header = |name| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    header(reqwest::header::ETAG)
+        .filter(|etag| !etag.starts_with("W/"))
+        .or_else(|| header(reqwest::header::LAST_MODIFIED))
+}
+
 /// Where a 206 answer starts (`Content-Range: bytes START-END/TOTAL`).
 fn range_start(response: &reqwest::Response) -> Option<u64> {
     let value = response
@@ -379,4 +441,29 @@ async fn answered(mut response: reqwest::Response) -> Result<HttpResponse, HttpE
 
 fn io_error(e: std::io::Error) -> HttpError {
     HttpError::Denied(format!("cannot write the download: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_name;
+
+    #[test]
+    fn names_are_plain_and_visible() {
+        for ok in ["zoom-1-abc.mp4", "report (1).pdf", "résumé.txt"] {
+            assert!(check_name(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            ".bashrc",
+            "../x",
+            "a/b",
+            "a\\b",
+            "a\u{1b}[2J",
+            "4pm\u{202e}4pm.exe",
+            "zero\u{200b}width",
+            &"x".repeat(201),
+        ] {
+            assert!(check_name(bad).is_err(), "{bad:?}");
+        }
+    }
 }
