@@ -356,3 +356,35 @@ fn envelope_reports_success_and_failure_as_json() {
     assert_eq!(out["error"]["http_status"], 404);
     assert_eq!(out["error"]["retryable"], false);
 }
+
+#[test]
+fn a_limited_listing_resumes_exactly_where_it_stopped_or_says_it_cannot() {
+    let env = Env::new();
+    let all = env.invoke("list_users", json!({"page_size": 300})).json();
+    let ids = |v: &serde_json::Value| -> Vec<String> {
+        v["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let everyone = ids(&all);
+    assert!(everyone.len() > 20, "the sandbox seeds enough users");
+    // Without page_size, pages end where `limit` does: the cursor resumes
+    // exactly after the last user returned.
+    let first = env.invoke("list_users", json!({"limit": 10})).json();
+    let token = first["next_page_token"].as_str().expect("a cursor").to_owned();
+    let second = env
+        .invoke("list_users", json!({"limit": 10, "next_page_token": token}))
+        .json();
+    let mut both = ids(&first);
+    both.extend(ids(&second));
+    assert_eq!(both, everyone[..20]);
+    // A page cut short cannot be resumed: no cursor, and it says so.
+    let cut = env.invoke("list_users", json!({"page_size": 10, "limit": 25})).json();
+    assert_eq!(ids(&cut), everyone[..25]);
+    assert!(cut.get("next_page_token").is_none(), "{cut}");
+    assert_eq!(cut["truncated"], true, "{cut}");
+    assert!(cut["note"].as_str().unwrap().contains("page_size"), "{cut}");
+}
