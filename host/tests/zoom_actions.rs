@@ -374,7 +374,10 @@ fn a_limited_listing_resumes_exactly_where_it_stopped_or_says_it_cannot() {
     // Without page_size, pages end where `limit` does: the cursor resumes
     // exactly after the last user returned.
     let first = env.invoke("list_users", json!({"limit": 10})).json();
-    let token = first["next_page_token"].as_str().expect("a cursor").to_owned();
+    let token = first["next_page_token"]
+        .as_str()
+        .expect("a cursor")
+        .to_owned();
     let second = env
         .invoke("list_users", json!({"limit": 10, "next_page_token": token}))
         .json();
@@ -382,7 +385,9 @@ fn a_limited_listing_resumes_exactly_where_it_stopped_or_says_it_cannot() {
     both.extend(ids(&second));
     assert_eq!(both, everyone[..20]);
     // A page cut short cannot be resumed: no cursor, and it says so.
-    let cut = env.invoke("list_users", json!({"page_size": 10, "limit": 25})).json();
+    let cut = env
+        .invoke("list_users", json!({"page_size": 10, "limit": 25}))
+        .json();
     assert_eq!(ids(&cut), everyone[..25]);
     assert!(cut.get("next_page_token").is_none(), "{cut}");
     assert_eq!(cut["truncated"], true, "{cut}");

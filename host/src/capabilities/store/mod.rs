@@ -321,10 +321,7 @@ mod tests {
         let v2 = a.write("token", "B", 60, Some(Some(v1))).unwrap().unwrap();
         assert!(v2 > v1);
         assert_eq!(a.write("token", "C", 60, Some(None)).unwrap(), None);
-        assert_eq!(
-            a.write("fresh", "x", 60, Some(None)).unwrap().is_some(),
-            true
-        );
+        assert!(a.write("fresh", "x", 60, Some(None)).unwrap().is_some());
         a.delete("token").unwrap();
         assert!(a.get("token").unwrap().is_none());
     }
