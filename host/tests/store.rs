@@ -89,3 +89,31 @@ fn a_state_directory_open_to_others_is_refused() {
     assert_eq!(mode(&fresh), 0o700);
     assert_eq!(mode(&fresh.join("store.sqlite3")), 0o600);
 }
+
+#[test]
+fn processes_writing_at_once_share_the_store_safely() {
+    let env = Env::new();
+    let resource = env.resource.to_str().unwrap().to_owned();
+    let secret = env.secret();
+    let runs: Vec<_> = (0..4)
+        .map(|_| {
+            let (resource, secret) = (resource.clone(), secret.clone());
+            std::thread::spawn(move || {
+                run_cli(
+                    &["invoke", &resource, "get_user", "-p", "user_id=me"],
+                    &[(SECRET_VAR, &secret)],
+                )
+            })
+        })
+        .collect();
+    for run in runs {
+        let run = run.join().unwrap();
+        assert_eq!(run.code, 0, "{run:?}");
+    }
+    // Each may have fetched a token while the others did; one was kept, and
+    // the next run uses it.
+    let fetched = env.token_requests().len();
+    assert!((1..=4).contains(&fetched), "{fetched}");
+    assert_eq!(invoke(&env, &[], &secret).code, 0);
+    assert_eq!(env.token_requests().len(), fetched);
+}

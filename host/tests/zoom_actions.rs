@@ -393,3 +393,49 @@ fn a_limited_listing_resumes_exactly_where_it_stopped_or_says_it_cannot() {
     assert_eq!(cut["truncated"], true, "{cut}");
     assert!(cut["note"].as_str().unwrap().contains("page_size"), "{cut}");
 }
+
+#[test]
+fn the_test_call_says_which_actions_will_work_and_why_not() {
+    let env = Env::with_config(zoom_sandbox::SandboxConfig {
+        // Read-only credentials: users and meetings may be read, nothing changed.
+        scopes: vec!["user:read:admin".into(), "meeting:read:admin".into()],
+        ..Default::default()
+    });
+    let resource = env.resource.to_str().unwrap();
+    let run = env.cli(&["test", resource, "--json"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let readiness = run.json()["readiness"].as_array().unwrap().clone();
+    let not_ready: Vec<&str> = readiness
+        .iter()
+        .filter(|r| r["ready"] == false)
+        .map(|r| r["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        not_ready,
+        [
+            "update_user",
+            "update_user_settings",
+            "update_meeting",
+            "delete_meeting",
+            "list_recordings",
+            "download_recording"
+        ]
+    );
+    let why = readiness
+        .iter()
+        .find(|r| r["action"] == "delete_meeting")
+        .unwrap();
+    assert!(
+        why["reason"]
+            .as_str()
+            .unwrap()
+            .contains("meeting:write:admin"),
+        "{why}"
+    );
+    let run = env.cli(&["test", resource]);
+    assert!(run.stdout.contains("actions: 5 of 11 ready"), "{run:?}");
+    assert!(
+        run.stdout.contains("✗ update_user: missing scope"),
+        "{run:?}"
+    );
+}
