@@ -15,6 +15,10 @@ use serde_json::Value;
 
 pub const MASK: &str = "[REDACTED]";
 
+/// Longer secrets are masked too; this bounds how much of a text cut short
+/// is dropped before the cut (see `captured_output`).
+pub const MAX_FORM_LEN: usize = 4096;
+
 /// Secrets shorter than this are not masked: replacing every "a" would make
 /// output unreadable, and such a secret is not a secret anyway.
 const MIN_SECRET_LEN: usize = 4;
@@ -85,6 +89,12 @@ impl Redactor {
                     *s = masked;
                 }
             }
+            // A numeric secret (a PIN) returned as a number.
+            Value::Number(n) => {
+                if let Some(masked) = self.masked(&n.to_string()) {
+                    *value = Value::String(masked);
+                }
+            }
             Value::Array(items) => items.iter_mut().for_each(|v| self.redact_json(v)),
             Value::Object(map) => {
                 if map.keys().any(|k| self.masked(k).is_some()) {
@@ -108,27 +118,57 @@ impl Redactor {
 }
 
 /// The forms a secret takes on the wire, should a plugin echo a request:
-/// plain, percent-encoded (both `+` and `%20` for spaces) and Base64. Inside
-/// a longer Base64 text (Basic auth's `id:secret`) the secret's offset
-/// shifts its encoding, so for each of the three alignments the characters
-/// that encode the secret's bytes alone are a form too.
+/// plain; percent-encoded (`+` or `%20` for spaces, upper- or lower-case
+/// hex, every byte escaped or only the reserved ones); hex; Base64 in its
+/// standard and URL-safe alphabets, padded or not. Inside a longer Base64
+/// text (Basic auth's `id:secret`) the secret's offset shifts its encoding,
+/// so for each of the three alignments the characters that encode the
+/// secret's bytes alone are a form too.
 fn forms(secret: &str) -> Vec<String> {
-    let b64 = base64::engine::general_purpose::STANDARD;
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE};
     let mut forms = vec![secret.to_owned()];
     let form: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
-    forms.push(form.replace('+', "%20"));
-    forms.push(form);
-    forms.push(b64.encode(secret));
-    for offset in 1..=2usize {
-        let encoded = b64.encode(format!("{}{secret}", ":".repeat(offset)));
-        // Whole 3-byte groups after the prefix: 4 characters each.
-        let end = 4 * ((offset + secret.len()) / 3);
-        if end > 4 {
-            forms.push(encoded[4..end].to_owned());
+    let every_byte: String = secret.bytes().map(|b| format!("%{b:02X}")).collect();
+    let hex: String = secret.bytes().map(|b| format!("{b:02x}")).collect();
+    for percent in [form.replace('+', "%20"), form, every_byte] {
+        forms.push(lower_escapes(&percent));
+        forms.push(percent);
+    }
+    forms.push(hex.to_ascii_uppercase());
+    forms.push(hex);
+    for b64 in [STANDARD, URL_SAFE] {
+        let whole = b64.encode(secret);
+        forms.push(whole.trim_end_matches('=').to_owned());
+        forms.push(whole);
+        for offset in 1..=2usize {
+            let encoded = b64.encode(format!("{}{secret}", ":".repeat(offset)));
+            // Whole 3-byte groups after the prefix: 4 characters each.
+            let end = 4 * ((offset + secret.len()) / 3);
+            if end > 4 {
+                forms.push(encoded[4..end].to_owned());
+            }
         }
     }
     forms.retain(|f| f.len() >= MIN_SECRET_LEN);
     forms
+}
+
+/// `%2F` as `%2f`.
+fn lower_escapes(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut after_percent = 0;
+    for c in text.chars() {
+        if c == '%' {
+            after_percent = 2;
+            out.push(c);
+        } else if after_percent > 0 {
+            after_percent -= 1;
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Every secret this process has resolved.
@@ -281,6 +321,27 @@ mod tests {
         let mut json = serde_json::json!({"x": ["s3cr3t/+=value"], "y": 1});
         r.redact_json(&mut json);
         assert_eq!(json, serde_json::json!({"x": ["[REDACTED]"], "y": 1}));
+    }
+
+    #[test]
+    fn other_encodings_are_masked() {
+        use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE};
+        let secret = "s3cr3t/+=value?";
+        let r = Redactor::new(&[secret.into(), "98765432".into()]);
+        let hex: String = secret.bytes().map(|b| format!("{b:02x}")).collect();
+        for form in [
+            "s3cr3t%2f%2b%3dvalue%3f".to_owned(),
+            secret.bytes().map(|b| format!("%{b:02X}")).collect(),
+            hex.clone(),
+            hex.to_ascii_uppercase(),
+            URL_SAFE.encode(secret),
+            STANDARD_NO_PAD.encode(secret),
+        ] {
+            assert_eq!(r.redact(&format!("<{form}>")), "<[REDACTED]>", "{form}");
+        }
+        let mut json = serde_json::json!({"pin": 98765432, "n": 7});
+        r.redact_json(&mut json);
+        assert_eq!(json, serde_json::json!({"pin": "[REDACTED]", "n": 7}));
     }
 
     #[test]

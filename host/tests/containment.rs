@@ -327,3 +327,18 @@ fn a_0_1_component_is_described_tested_and_invoked() {
         "{run:?}"
     );
 }
+
+#[test]
+fn a_secret_across_a_bound_is_not_half_printed() {
+    let env = Env::new();
+    let resource = hostile(&env, "h.toml", "");
+    let run = debug_cli(&["invoke", &resource, "secret_at_the_cut"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_run_clean(&run);
+    // Not even its beginning, where each bound would have cut it.
+    assert!(
+        !run.stderr.contains("xhunte") && !run.stderr.contains("yhunte"),
+        "{}",
+        &run.stderr[run.stderr.len().saturating_sub(300)..]
+    );
+}

@@ -34,6 +34,9 @@ impl PluginLog {
     }
 
     pub fn log(&mut self, level: LogLevel, message: &str) {
+        // Masked before it is cut: a cut through a secret would leave a
+        // part of it that no longer matches.
+        let message = &crate::redact::scrub(message);
         let mut end = message.len().min(MAX_LINE);
         while !message.is_char_boundary(end) {
             end -= 1;

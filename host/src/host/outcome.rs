@@ -45,6 +45,12 @@ pub struct TestOutcome {
 impl Redact for Invocation {
     fn redact(mut self) -> Self {
         self.data = self.data.redact();
+        // Named by the plugin.
+        self.files = self
+            .files
+            .into_iter()
+            .map(|f| PathBuf::from(f.to_string_lossy().into_owned().redact()))
+            .collect();
         self
     }
 }

@@ -149,10 +149,20 @@ impl Redact for WebhookAnswer {
             WebhookAnswer::Rejected { reason } => WebhookAnswer::Rejected {
                 reason: reason.redact(),
             },
-            // The reply goes back to the upstream that sent the webhook, as
-            // the plugin wrote it (a challenge's answer is a keyed hash, not
-            // the key).
-            reply => reply,
+            // The reply goes to whoever sent the webhook, which anyone can:
+            // a challenge's answer is a keyed hash, never the key itself.
+            WebhookAnswer::Reply {
+                status,
+                headers,
+                body,
+            } => WebhookAnswer::Reply {
+                status,
+                headers: headers.into_iter().map(|(n, v)| (n, v.redact())).collect(),
+                body: match String::from_utf8(body) {
+                    Ok(text) => text.redact().into_bytes(),
+                    Err(e) => e.into_bytes(),
+                },
+            },
         }
     }
 }

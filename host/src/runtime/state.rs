@@ -68,7 +68,13 @@ impl InvocationState {
     /// What the plugin printed (a Rust panic message lands here), and a
     /// note of what was dropped over the bound.
     pub fn captured_output(&self) -> String {
-        let (bytes, dropped) = self.output.contents();
+        let (mut bytes, dropped) = self.output.contents();
+        if dropped > 0 {
+            // The bound may cut through a secret, whose first part would
+            // then not be recognised: what precedes the cut by less than
+            // the longest form of a secret goes too.
+            bytes.truncate(bytes.len().saturating_sub(crate::redact::MAX_FORM_LEN));
+        }
         let mut text = String::from_utf8_lossy(&bytes).trim().to_owned();
         if dropped > 0 {
             text.push_str(&format!(
