@@ -113,8 +113,12 @@ impl Store {
         }
     }
 
+    /// Run `f` in one transaction: `Immediate` for writes (the write lock
+    /// taken at once, so a compare-and-swap cannot interleave with another
+    /// process's), `Deferred` for reads (no lock beyond the read).
     fn with<T>(
         &self,
+        behavior: TransactionBehavior,
         f: impl FnOnce(&rusqlite::Transaction) -> rusqlite::Result<T>,
     ) -> Result<T, StoreError> {
         let mut db = self
@@ -122,7 +126,7 @@ impl Store {
             .lock()
             .map_err(|_| StoreError::Unavailable("the store is poisoned".into()))?;
         let tx = db
-            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .transaction_with_behavior(behavior)
             .map_err(unavailable)?;
         let value = f(&tx).map_err(unavailable)?;
         tx.commit().map_err(unavailable)?;
@@ -148,18 +152,18 @@ pub struct StoreScope {
 
 impl StoreScope {
     pub fn get(&self, key: &str) -> Result<Option<StoreEntry>, StoreError> {
-        self.store.with(|tx| {
-            tx.query_row(
+        self.store.with(TransactionBehavior::Deferred, |tx| {
+            // Prepared once per connection: every hosted call reads its token.
+            tx.prepare_cached(
                 "SELECT value, version FROM entries WHERE resource = ?1 AND key = ?2
                  AND (expires_at IS NULL OR expires_at > ?3)",
-                params![self.resource, key, now()],
-                |row| {
-                    Ok(StoreEntry {
-                        value: row.get(0)?,
-                        version: row.get::<_, i64>(1)? as u64,
-                    })
-                },
-            )
+            )?
+            .query_row(params![self.resource, key, now()], |row| {
+                Ok(StoreEntry {
+                    value: row.get(0)?,
+                    version: row.get::<_, i64>(1)? as u64,
+                })
+            })
             .optional()
         })
     }
@@ -190,7 +194,7 @@ impl StoreScope {
         let now = now();
         let expires_at = (ttl_secs > 0).then(|| now + i64::from(ttl_secs));
         let resource = &self.resource;
-        let outcome = self.store.with(|tx| {
+        let outcome = self.store.with(TransactionBehavior::Immediate, |tx| {
             tx.execute(
                 "DELETE FROM entries WHERE resource = ?1 AND expires_at IS NOT NULL AND expires_at <= ?2",
                 params![resource, now],
@@ -239,7 +243,7 @@ impl StoreScope {
     }
 
     pub fn delete(&self, key: &str) -> Result<(), StoreError> {
-        self.store.with(|tx| {
+        self.store.with(TransactionBehavior::Immediate, |tx| {
             tx.execute(
                 "DELETE FROM entries WHERE resource = ?1 AND key = ?2",
                 params![self.resource, key],
