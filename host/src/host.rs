@@ -318,10 +318,7 @@ impl Host {
             Err(e) => Err(failure(&plugin, e, http_requests)),
         };
         if outcome.is_err() {
-            // Nothing lost, nothing half-kept: a failed action's files go.
-            for file in &files {
-                let _ = std::fs::remove_file(file);
-            }
+            discard(&files);
         }
         outcome
     }
@@ -368,9 +365,7 @@ impl Host {
                 Ok((answer, sent, files))
             }
             Err(failure) => {
-                for file in &files {
-                    let _ = std::fs::remove_file(file);
-                }
+                discard(&files);
                 Err(match failure {
                     CallFailure::Timeout => Error::Timeout {
                         secs: deadline.budget().as_secs(),
@@ -407,6 +402,13 @@ fn failure(plugin: &Plugin, e: ActionError, sent: u32) -> Error {
             upstream: plugin.manifest.title.clone(),
         },
         sent: sent > 0,
+    }
+}
+
+/// Nothing half-kept: the files a failed action downloaded go.
+fn discard(files: &[PathBuf]) {
+    for file in files {
+        let _ = std::fs::remove_file(file);
     }
 }
 

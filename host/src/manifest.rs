@@ -353,38 +353,11 @@ impl ValueType {
     /// scalars: a numeric string for a number, "true"/"false" for a boolean.
     /// Returns the value to pass on, converted to the declared type.
     pub fn coerce(self, value: &Value) -> Option<Value> {
-        match (self, value) {
-            (ValueType::Any, v) => Some(v.clone()),
-            (ValueType::String, Value::String(_)) => Some(value.clone()),
-            // `-p occurrence_id=1648194360000` arrives as a number.
-            (ValueType::String, Value::Number(n)) => Some(Value::String(n.to_string())),
-            (ValueType::Integer, Value::Number(n)) if n.is_i64() || n.is_u64() => {
-                Some(value.clone())
-            }
-            (ValueType::Integer, Value::String(s)) => {
-                let s = s.trim();
-                s.parse::<i64>()
-                    .map(Value::from)
-                    .or_else(|_| s.parse::<u64>().map(Value::from))
-                    .ok()
-            }
-            (ValueType::Number, Value::Number(_)) => Some(value.clone()),
-            (ValueType::Number, Value::String(s)) => s
-                .trim()
-                .parse::<f64>()
-                .ok()
-                .filter(|f| f.is_finite())
-                .and_then(|f| serde_json::Number::from_f64(f).map(Value::Number)),
-            (ValueType::Boolean, Value::Bool(_)) => Some(value.clone()),
-            (ValueType::Boolean, Value::String(s)) => match s.trim() {
-                "true" => Some(Value::Bool(true)),
-                "false" => Some(Value::Bool(false)),
-                _ => None,
-            },
-            (ValueType::Object, Value::Object(_)) | (ValueType::Array, Value::Array(_)) => {
-                Some(value.clone())
-            }
-            _ => None,
+        // The same conversions as params get from their schemas.
+        match self {
+            ValueType::Any => Some(value.clone()),
+            t if crate::params::matches(t.name(), value) => Some(value.clone()),
+            t => crate::params::convert(t.name(), value),
         }
     }
 }

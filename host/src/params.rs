@@ -115,7 +115,8 @@ fn coerce(root: &Value, schema: &Value, value: &mut Value, depth: u32) {
     }
 }
 
-fn matches(t: &str, v: &Value) -> bool {
+/// Whether `v` is of the JSON Schema type `t`.
+pub(crate) fn matches(t: &str, v: &Value) -> bool {
     match t {
         "string" => v.is_string(),
         "integer" => v.is_i64() || v.is_u64(),
@@ -128,7 +129,8 @@ fn matches(t: &str, v: &Value) -> bool {
     }
 }
 
-fn convert(t: &str, v: &Value) -> Option<Value> {
+/// `v` as the JSON Schema type `t`, where its text says so plainly.
+pub(crate) fn convert(t: &str, v: &Value) -> Option<Value> {
     match (t, v) {
         // `-p occurrence_id=1648194360000` arrives as a number.
         ("string", Value::Number(n)) => Some(Value::String(n.to_string())),
