@@ -206,6 +206,32 @@ impl Error {
         }
     }
 
+    /// The error as JSON, as the CLI's `--envelope` and the service answer
+    /// it: kind, class, message, retryable, and Zoom's status and code.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut value = serde_json::json!({
+            "kind": self.kind(),
+            "class": self.class(),
+            "message": self.to_string(),
+        });
+        if let Error::Action { failure, .. } = self {
+            for (key, field) in [
+                ("http_status", failure.http_status.map(i64::from)),
+                ("upstream_code", failure.upstream_code),
+                (
+                    "retry_after_secs",
+                    failure.retry_after_secs.map(|s| s as i64),
+                ),
+            ] {
+                if let Some(v) = field {
+                    value[key] = v.into();
+                }
+            }
+        }
+        value["retryable"] = self.retryable().into();
+        value
+    }
+
     pub fn resource(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
         Error::Resource {
             path: path.into(),

@@ -20,6 +20,7 @@ mod private_dir;
 pub mod redact;
 pub mod resource;
 mod runtime;
+pub mod service;
 
 pub use capabilities::http::{Progress, client as http_client};
 pub use capabilities::store::Store;

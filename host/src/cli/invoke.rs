@@ -79,7 +79,7 @@ pub async fn run(host: &Host, args: Args) -> i32 {
         }
         Err(e) => {
             if args.envelope {
-                print(&json!({ "status": "failed", "error": super::error_json(&e) }));
+                print(&json!({ "status": "failed", "error": e.to_json() }));
             }
             super::report(&e)
         }

@@ -6,7 +6,9 @@
 
 mod actions;
 mod invoke;
+mod serve;
 mod test;
+mod token;
 
 use std::path::PathBuf;
 
@@ -46,6 +48,16 @@ struct Cli {
     /// Keep the store in memory: the run leaves no token or other state behind
     #[arg(long, global = true)]
     no_store: bool,
+
+    /// Log lines on stderr as text or as JSON objects (one per line)
+    #[arg(long, global = true, value_enum, default_value = "text")]
+    log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -61,6 +73,10 @@ and print one line per resource; exit 1 if any failed."
     Invoke(invoke::Args),
     /// List a plugin's actions with their params, kind and scopes
     Actions(actions::Args),
+    /// Serve the HTTP API: run actions, read executions, receive webhooks
+    Serve(serve::Args),
+    /// Manage the service's API tokens
+    Token(token::Args),
 }
 
 pub fn main() -> i32 {
@@ -71,7 +87,31 @@ pub fn main() -> i32 {
             return if e.use_stderr() { 2 } else { 0 };
         }
     };
-    init_logging();
+    let options = HostOptions {
+        cache_dir: cli.cache_dir,
+        no_disk_cache: cli.no_cache,
+        state_dir: cli.state_dir,
+        no_store: cli.no_store,
+    };
+    let command = match cli.command {
+        Command::Token(args) => {
+            init_logging(cli.log_format, "warn");
+            return token::run(&options, args);
+        }
+        Command::Serve(args) => {
+            init_logging(cli.log_format, "info");
+            // Many runs at once: a thread per core.
+            return match tokio::runtime::Runtime::new() {
+                Ok(runtime) => runtime.block_on(serve::run(options, args)),
+                Err(e) => {
+                    eprintln!("error: cannot start the async runtime: {e}");
+                    1
+                }
+            };
+        }
+        other => other,
+    };
+    init_logging(cli.log_format, "warn");
     // One thread: the CLI runs one action (or a directory's tests one after
     // another); starting worker threads cost more than they would save.
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -84,12 +124,6 @@ pub fn main() -> i32 {
             return 1;
         }
     };
-    let options = HostOptions {
-        cache_dir: cli.cache_dir,
-        no_disk_cache: cli.no_cache,
-        state_dir: cli.state_dir,
-        no_store: cli.no_store,
-    };
     runtime.block_on(async move {
         // One process, one call (or one per resource for `test DIR`): a
         // pool of instances would cost more to reserve than it saves.
@@ -97,10 +131,11 @@ pub fn main() -> i32 {
             Ok(host) => host,
             Err(e) => return report(&e),
         };
-        let code = match cli.command {
+        let code = match command {
             Command::Test(args) => test::run(&host, args).await,
             Command::Invoke(args) => invoke::run(&host, args).await,
             Command::Actions(args) => actions::run(&host, args).await,
+            Command::Serve(_) | Command::Token(_) => unreachable!("handled above"),
         };
         // The process exits next and the kernel reclaims it all: unmapping
         // the engine's code and memories one by one cost a run 0.25 ms.
@@ -109,18 +144,27 @@ pub fn main() -> i32 {
     })
 }
 
-fn init_logging() {
+fn init_logging(format: LogFormat, default_level: &str) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
     // Every log line passes the redaction at the edge and has control
     // characters escaped before it reaches the terminal.
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(|| soar_host::redact::Writer::new(std::io::stderr()))
         // No colours: the writer escapes control characters, theirs too.
         .with_ansi(false)
-        .with_target(true)
-        .init();
+        .with_target(true);
+    match format {
+        LogFormat::Text => builder.init(),
+        // The request's span (its id, route, token name) on every line.
+        LogFormat::Json => builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
+    }
 }
 
 /// Print an error as one line on stderr; return its exit code.
@@ -128,29 +172,4 @@ pub(crate) fn report(error: &Error) -> i32 {
     let text = error.to_string().replace('\n', " ");
     eprintln!("error: {}", soar_host::redact::printable(&text));
     error.class().exit_code()
-}
-
-/// An error as JSON, for `--envelope` and `--json` output.
-pub(crate) fn error_json(error: &Error) -> serde_json::Value {
-    let mut value = serde_json::json!({
-        "kind": error.kind(),
-        "class": error.class(),
-        "message": error.to_string(),
-    });
-    if let Error::Action { failure, .. } = error {
-        for (key, field) in [
-            ("http_status", failure.http_status.map(i64::from)),
-            ("upstream_code", failure.upstream_code),
-            (
-                "retry_after_secs",
-                failure.retry_after_secs.map(|s| s as i64),
-            ),
-        ] {
-            if let Some(v) = field {
-                value[key] = v.into();
-            }
-        }
-    }
-    value["retryable"] = error.retryable().into();
-    value
 }

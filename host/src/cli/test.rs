@@ -107,27 +107,14 @@ fn as_json(
     plugin: &str,
     outcome: &Result<TestOutcome, Error>,
 ) -> serde_json::Value {
-    match outcome {
-        Ok(o) => json!({
-            "file": path.display().to_string(),
-            "label": label,
-            "plugin": plugin,
-            "ok": true,
-            "summary": o.summary,
-            "checks": o.checks.iter().map(|(n, d)| json!({"name": n, "detail": d})).collect::<Vec<_>>(),
-            "scopes": o.scopes,
-            "readiness": o.readiness,
-            "egress": o.egress,
-            "elapsed_ms": o.elapsed.as_millis() as u64,
-        }),
-        Err(e) => json!({
-            "file": path.display().to_string(),
-            "label": label,
-            "plugin": plugin,
-            "ok": false,
-            "error": super::error_json(e),
-        }),
-    }
+    let mut value = match outcome {
+        Ok(o) => o.to_json(),
+        Err(e) => json!({ "ok": false, "error": e.to_json() }),
+    };
+    value["file"] = path.display().to_string().into();
+    value["label"] = label.into();
+    value["plugin"] = plugin.into();
+    value
 }
 
 /// The human report: what was verified, which actions will work, and where

@@ -42,6 +42,22 @@ pub struct TestOutcome {
     pub elapsed: Duration,
 }
 
+impl TestOutcome {
+    /// As `soar-host test --json` and the service answer it.
+    pub fn to_json(&self) -> Value {
+        serde_json::json!({
+            "ok": true,
+            "summary": self.summary,
+            "checks": self.checks.iter().map(|(n, d)| serde_json::json!({"name": n, "detail": d})).collect::<Vec<_>>(),
+            "scopes": self.scopes,
+            "readiness": self.readiness,
+            "egress": self.egress,
+            "http_requests": self.http_requests,
+            "elapsed_ms": self.elapsed.as_millis() as u64,
+        })
+    }
+}
+
 impl Redact for Invocation {
     fn redact(mut self) -> Self {
         self.data = self.data.redact();

@@ -46,29 +46,7 @@ impl Store {
     /// The store in `dir`, created private to the user; refused when the
     /// directory or the file is open to others.
     pub fn open(dir: &Path) -> Result<Self, String> {
-        crate::private_dir::prepare(dir)
-            .map_err(|e| format!("state directory {}: {e}", dir.display()))?;
-        let path = dir.join("store.sqlite3");
-        #[cfg(unix)]
-        if let Ok(meta) = std::fs::metadata(&path) {
-            use std::os::unix::fs::PermissionsExt;
-            if meta.permissions().mode() & 0o077 != 0 {
-                return Err(format!(
-                    "{} can be read or written by others; `chmod 600` it",
-                    path.display()
-                ));
-            }
-        }
-        // Created 0600 before SQLite opens it (SQLite gives its journal
-        // files the database's mode): nobody else reads the tokens in it.
-        let mut create = std::fs::OpenOptions::new();
-        create.write(true).create(true).truncate(false);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut create, 0o600);
-        create
-            .open(&path)
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-        let db = Connection::open(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let (db, path) = crate::private_dir::open_sqlite(dir, "store.sqlite3")?;
         Self::init(db, Some(path))
     }
 

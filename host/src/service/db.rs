@@ -1,0 +1,595 @@
+//! The service's own database: API tokens, executions (the audit log and the
+//! idempotency keys) and received events, in `service.sqlite3` beside the
+//! plugins' store in the state directory. WAL mode: a reader never waits for
+//! a writer, and a commit survives the process being killed; an event is
+//! also synced to disk before its sender is told it was received.
+//! Migrations are numbered by SQLite's `user_version`.
+
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde_json::Value;
+
+/// Each entry moves the schema one version up; never edit a shipped one.
+const MIGRATIONS: &[&str] = &[
+    // 1: tokens, executions, events.
+    "CREATE TABLE tokens (
+         id TEXT PRIMARY KEY,
+         name TEXT NOT NULL UNIQUE,
+         hash BLOB NOT NULL,
+         resources TEXT NOT NULL,
+         kinds TEXT NOT NULL,
+         created_ms INTEGER NOT NULL,
+         revoked_ms INTEGER
+     );
+     CREATE TABLE executions (
+         seq INTEGER PRIMARY KEY AUTOINCREMENT,
+         id TEXT NOT NULL UNIQUE,
+         resource TEXT NOT NULL,
+         action TEXT NOT NULL,
+         status TEXT NOT NULL,
+         token TEXT NOT NULL,
+         idempotency_key TEXT,
+         request_hash TEXT NOT NULL,
+         params TEXT NOT NULL,
+         created_ms INTEGER NOT NULL,
+         started_ms INTEGER,
+         finished_ms INTEGER,
+         outcome TEXT
+     );
+     CREATE UNIQUE INDEX executions_idempotency ON executions (token, idempotency_key)
+         WHERE idempotency_key IS NOT NULL;
+     CREATE INDEX executions_status ON executions (status);
+     CREATE TABLE events (
+         seq INTEGER PRIMARY KEY AUTOINCREMENT,
+         resource TEXT NOT NULL,
+         delivery_id TEXT NOT NULL,
+         event_type TEXT NOT NULL,
+         time_ms INTEGER NOT NULL,
+         received_ms INTEGER NOT NULL,
+         payload TEXT NOT NULL,
+         UNIQUE (resource, delivery_id)
+     );",
+];
+
+pub struct Db {
+    conn: Mutex<Connection>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRow {
+    pub id: String,
+    pub name: String,
+    pub hash: Vec<u8>,
+    /// Empty: every resource.
+    pub resources: Vec<String>,
+    /// Empty: every kind of action.
+    pub kinds: Vec<String>,
+    pub created_ms: i64,
+    pub revoked_ms: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ExecutionRow {
+    pub seq: i64,
+    pub id: String,
+    pub resource: String,
+    pub action: String,
+    pub status: String,
+    pub token: String,
+    pub idempotency_key: Option<String>,
+    pub request_hash: String,
+    pub params: Value,
+    pub created_ms: i64,
+    pub started_ms: Option<i64>,
+    pub finished_ms: Option<i64>,
+    /// What the run ended with: `{"data": …}` or `{"error": …}`, plus counts.
+    pub outcome: Option<Value>,
+}
+
+#[derive(Debug, Clone)]
+pub struct EventRow {
+    pub seq: i64,
+    pub resource: String,
+    pub delivery_id: String,
+    pub event_type: String,
+    pub time_ms: i64,
+    pub received_ms: i64,
+    pub payload: Value,
+}
+
+/// Filters of `GET /v1/executions`, newest first, before `before` (a seq).
+#[derive(Debug, Default)]
+pub struct ExecutionQuery<'a> {
+    pub resources: Option<&'a [String]>,
+    pub resource: Option<&'a str>,
+    pub action: Option<&'a str>,
+    pub status: Option<&'a str>,
+    pub before: Option<i64>,
+    pub limit: u32,
+}
+
+/// Filters of `GET /v1/events`, oldest first, after `after` (a seq).
+#[derive(Debug, Default)]
+pub struct EventQuery<'a> {
+    pub resources: Option<&'a [String]>,
+    pub event_type: Option<&'a str>,
+    pub after: i64,
+    pub limit: u32,
+}
+
+pub enum Inserted {
+    New,
+    /// The same token already used this idempotency key.
+    Existing(Box<ExecutionRow>),
+}
+
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+type Result<T> = std::result::Result<T, String>;
+
+fn err(e: rusqlite::Error) -> String {
+    format!("the service database failed: {e}")
+}
+
+impl Db {
+    pub fn open(dir: &Path) -> Result<Self> {
+        let (conn, path) = crate::private_dir::open_sqlite(dir, "service.sqlite3")?;
+        Self::init(conn).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    #[cfg(test)]
+    pub fn in_memory() -> Self {
+        Self::init(Connection::open_in_memory().expect("memory")).expect("init")
+    }
+
+    fn init(conn: Connection) -> Result<Self> {
+        conn.busy_timeout(Duration::from_secs(5)).map_err(err)?;
+        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
+            .map_err(err)?;
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(err)?;
+        let known = MIGRATIONS.len() as i64;
+        if version > known {
+            return Err(format!(
+                "the database is at schema version {version}, newer than this soar-host knows ({known}); run the newer soar-host"
+            ));
+        }
+        for (i, migration) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            conn.execute_batch(&format!(
+                "BEGIN IMMEDIATE; {migration}; PRAGMA user_version = {}; COMMIT;",
+                i + 1
+            ))
+            .map_err(|e| format!("migration {} failed: {e}", i + 1))?;
+        }
+        Ok(Self {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T> {
+        let conn = self
+            .conn
+            .lock()
+            .map_err(|_| "the service database is poisoned")?;
+        f(&conn).map_err(err)
+    }
+
+    // --- tokens
+
+    pub fn insert_token(&self, token: &TokenRow) -> Result<bool> {
+        self.with(|c| {
+            let inserted = c.execute(
+                "INSERT INTO tokens (id, name, hash, resources, kinds, created_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
+                params![
+                    token.id,
+                    token.name,
+                    token.hash,
+                    Value::from(token.resources.clone()).to_string(),
+                    Value::from(token.kinds.clone()).to_string(),
+                    token.created_ms
+                ],
+            )?;
+            Ok(inserted == 1)
+        })
+    }
+
+    pub fn token(&self, id: &str) -> Result<Option<TokenRow>> {
+        self.with(|c| {
+            c.prepare_cached(&format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE id = ?1"))?
+                .query_row([id], token_row)
+                .optional()
+        })
+    }
+
+    pub fn tokens(&self) -> Result<Vec<TokenRow>> {
+        self.with(|c| {
+            c.prepare(&format!(
+                "SELECT {TOKEN_COLUMNS} FROM tokens ORDER BY created_ms"
+            ))?
+            .query_map([], token_row)?
+            .collect()
+        })
+    }
+
+    /// Whether a live token of that name was revoked.
+    pub fn revoke_token(&self, name: &str) -> Result<bool> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE tokens SET revoked_ms = ?2 WHERE name = ?1 AND revoked_ms IS NULL",
+                params![name, now_ms()],
+            )
+            .map(|n| n == 1)
+        })
+    }
+
+    // --- executions
+
+    /// Record a new execution, queued; or, when its token already used its
+    /// idempotency key, the execution that did.
+    pub fn insert_execution(&self, row: &ExecutionRow) -> Result<Inserted> {
+        self.with(|c| {
+            let inserted = c
+                .prepare_cached(
+                    "INSERT INTO executions (id, resource, action, status, token, idempotency_key,
+                         request_hash, params, created_ms)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT DO NOTHING",
+                )?
+                .execute(params![
+                    row.id,
+                    row.resource,
+                    row.action,
+                    row.status,
+                    row.token,
+                    row.idempotency_key,
+                    row.request_hash,
+                    row.params.to_string(),
+                    row.created_ms
+                ])?;
+            if inserted == 1 {
+                return Ok(Inserted::New);
+            }
+            c.query_row(
+                &format!(
+                    "SELECT {EXECUTION_COLUMNS} FROM executions WHERE token = ?1 AND idempotency_key = ?2"
+                ),
+                params![row.token, row.idempotency_key],
+                execution_row,
+            )
+            .map(|r| Inserted::Existing(Box::new(r)))
+        })
+    }
+
+    pub fn start_execution(&self, id: &str) -> Result<()> {
+        self.with(|c| {
+            c.prepare_cached(
+                "UPDATE executions SET status = 'running', started_ms = ?2 WHERE id = ?1",
+            )?
+            .execute(params![id, now_ms()])
+            .map(drop)
+        })
+    }
+
+    pub fn finish_execution(&self, id: &str, status: &str, outcome: &Value) -> Result<()> {
+        self.with(|c| {
+            c.prepare_cached(
+                "UPDATE executions SET status = ?2, finished_ms = ?3, outcome = ?4,
+                     started_ms = COALESCE(started_ms, ?3) WHERE id = ?1",
+            )?
+            .execute(params![id, status, now_ms(), outcome.to_string()])
+            .map(drop)
+        })
+    }
+
+    /// Runs left queued or running by a process that ended without finishing
+    /// them: marked `interrupted` (never run again). Returns how many.
+    pub fn interrupt_unfinished(&self, why: &str) -> Result<usize> {
+        let outcome = serde_json::json!({ "error": {
+            "kind": "interrupted",
+            "message": why,
+            "retryable": false,
+        }})
+        .to_string();
+        self.with(|c| {
+            c.execute(
+                "UPDATE executions SET status = 'interrupted', finished_ms = ?1, outcome = ?2
+                 WHERE status IN ('queued', 'running')",
+                params![now_ms(), outcome],
+            )
+        })
+    }
+
+    pub fn execution(&self, id: &str) -> Result<Option<ExecutionRow>> {
+        self.with(|c| {
+            c.prepare_cached(&format!(
+                "SELECT {EXECUTION_COLUMNS} FROM executions WHERE id = ?1"
+            ))?
+            .query_row([id], execution_row)
+            .optional()
+        })
+    }
+
+    pub fn executions(&self, q: &ExecutionQuery) -> Result<Vec<ExecutionRow>> {
+        let mut sql = format!("SELECT {EXECUTION_COLUMNS} FROM executions WHERE 1 = 1");
+        let mut args: Vec<rusqlite::types::Value> = Vec::new();
+        push_in(&mut sql, &mut args, "resource", q.resources);
+        for (column, value) in [
+            ("resource", q.resource),
+            ("action", q.action),
+            ("status", q.status),
+        ] {
+            if let Some(value) = value {
+                args.push(value.to_owned().into());
+                sql += &format!(" AND {column} = ?{}", args.len());
+            }
+        }
+        if let Some(before) = q.before {
+            args.push(before.into());
+            sql += &format!(" AND seq < ?{}", args.len());
+        }
+        sql += &format!(" ORDER BY seq DESC LIMIT {}", q.limit);
+        self.with(|c| {
+            c.prepare(&sql)?
+                .query_map(rusqlite::params_from_iter(args), execution_row)?
+                .collect()
+        })
+    }
+
+    // --- events
+
+    /// Store a verified event, synced to disk before this returns. `None`:
+    /// the same delivery was stored before (a sender's retry).
+    pub fn insert_event(&self, row: &EventRow) -> Result<Option<i64>> {
+        self.with(|c| {
+            // This commit must survive a power cut, not only a crash: the
+            // sender is told next that it need not deliver it again.
+            c.execute_batch("PRAGMA synchronous = FULL")?;
+            let inserted = c
+                .prepare_cached(
+                    "INSERT INTO events (resource, delivery_id, event_type, time_ms, received_ms, payload)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING RETURNING seq",
+                )?
+                .query_row(
+                    params![
+                        row.resource,
+                        row.delivery_id,
+                        row.event_type,
+                        row.time_ms,
+                        row.received_ms,
+                        row.payload.to_string()
+                    ],
+                    |r| r.get(0),
+                )
+                .optional();
+            c.execute_batch("PRAGMA synchronous = NORMAL")?;
+            inserted
+        })
+    }
+
+    pub fn events(&self, q: &EventQuery) -> Result<Vec<EventRow>> {
+        let mut sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE seq > ?1");
+        let mut args: Vec<rusqlite::types::Value> = vec![q.after.into()];
+        push_in(&mut sql, &mut args, "resource", q.resources);
+        if let Some(event_type) = q.event_type {
+            args.push(event_type.to_owned().into());
+            sql += &format!(" AND event_type = ?{}", args.len());
+        }
+        sql += &format!(" ORDER BY seq LIMIT {}", q.limit);
+        self.with(|c| {
+            c.prepare(&sql)?
+                .query_map(rusqlite::params_from_iter(args), event_row)?
+                .collect()
+        })
+    }
+
+    /// Drop finished executions and events older than `keep`.
+    pub fn purge(&self, keep: Duration) -> Result<(usize, usize)> {
+        let cutoff = now_ms() - keep.as_millis() as i64;
+        self.with(|c| {
+            let executions = c.execute(
+                "DELETE FROM executions WHERE finished_ms IS NOT NULL AND finished_ms < ?1",
+                [cutoff],
+            )?;
+            let events = c.execute("DELETE FROM events WHERE received_ms < ?1", [cutoff])?;
+            Ok((executions, events))
+        })
+    }
+}
+
+/// `AND column IN (…)` when the caller may see only some resources.
+fn push_in(
+    sql: &mut String,
+    args: &mut Vec<rusqlite::types::Value>,
+    column: &str,
+    values: Option<&[String]>,
+) {
+    let Some(values) = values else { return };
+    if values.is_empty() {
+        *sql += " AND 0";
+        return;
+    }
+    let start = args.len() + 1;
+    args.extend(values.iter().map(|v| v.clone().into()));
+    let marks: Vec<String> = (start..start + values.len())
+        .map(|i| format!("?{i}"))
+        .collect();
+    *sql += &format!(" AND {column} IN ({})", marks.join(", "));
+}
+
+const TOKEN_COLUMNS: &str = "id, name, hash, resources, kinds, created_ms, revoked_ms";
+
+fn token_row(r: &rusqlite::Row) -> rusqlite::Result<TokenRow> {
+    let list = |i: usize| -> rusqlite::Result<Vec<String>> {
+        Ok(serde_json::from_str(&r.get::<_, String>(i)?).unwrap_or_default())
+    };
+    Ok(TokenRow {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        hash: r.get(2)?,
+        resources: list(3)?,
+        kinds: list(4)?,
+        created_ms: r.get(5)?,
+        revoked_ms: r.get(6)?,
+    })
+}
+
+const EXECUTION_COLUMNS: &str = "seq, id, resource, action, status, token, idempotency_key, \
+     request_hash, params, created_ms, started_ms, finished_ms, outcome";
+
+fn execution_row(r: &rusqlite::Row) -> rusqlite::Result<ExecutionRow> {
+    let json = |text: Option<String>| text.and_then(|t| serde_json::from_str(&t).ok());
+    Ok(ExecutionRow {
+        seq: r.get(0)?,
+        id: r.get(1)?,
+        resource: r.get(2)?,
+        action: r.get(3)?,
+        status: r.get(4)?,
+        token: r.get(5)?,
+        idempotency_key: r.get(6)?,
+        request_hash: r.get(7)?,
+        params: json(r.get(8)?).unwrap_or(Value::Null),
+        created_ms: r.get(9)?,
+        started_ms: r.get(10)?,
+        finished_ms: r.get(11)?,
+        outcome: json(r.get(12)?),
+    })
+}
+
+const EVENT_COLUMNS: &str = "seq, resource, delivery_id, event_type, time_ms, received_ms, payload";
+
+fn event_row(r: &rusqlite::Row) -> rusqlite::Result<EventRow> {
+    Ok(EventRow {
+        seq: r.get(0)?,
+        resource: r.get(1)?,
+        delivery_id: r.get(2)?,
+        event_type: r.get(3)?,
+        time_ms: r.get(4)?,
+        received_ms: r.get(5)?,
+        payload: serde_json::from_str(&r.get::<_, String>(6)?).unwrap_or(Value::Null),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn execution(id: &str, key: Option<&str>) -> ExecutionRow {
+        ExecutionRow {
+            seq: 0,
+            id: id.into(),
+            resource: "zoom".into(),
+            action: "get_user".into(),
+            status: "queued".into(),
+            token: "ops".into(),
+            idempotency_key: key.map(Into::into),
+            request_hash: "h".into(),
+            params: serde_json::json!({"user_id": "me"}),
+            created_ms: now_ms(),
+            started_ms: None,
+            finished_ms: None,
+            outcome: None,
+        }
+    }
+
+    #[test]
+    fn an_idempotency_key_is_used_once_per_token() {
+        let db = Db::in_memory();
+        assert!(matches!(
+            db.insert_execution(&execution("a", Some("k"))).unwrap(),
+            Inserted::New
+        ));
+        match db.insert_execution(&execution("b", Some("k"))).unwrap() {
+            Inserted::Existing(row) => assert_eq!(row.id, "a"),
+            Inserted::New => panic!("the key was used twice"),
+        }
+        let mut other = execution("c", Some("k"));
+        other.token = "someone-else".into();
+        assert!(matches!(
+            db.insert_execution(&other).unwrap(),
+            Inserted::New
+        ));
+        // No key: never a replay.
+        assert!(matches!(
+            db.insert_execution(&execution("d", None)).unwrap(),
+            Inserted::New
+        ));
+        assert!(matches!(
+            db.insert_execution(&execution("e", None)).unwrap(),
+            Inserted::New
+        ));
+    }
+
+    #[test]
+    fn unfinished_runs_are_interrupted_and_finished_ones_kept() {
+        let db = Db::in_memory();
+        for id in ["a", "b", "c"] {
+            db.insert_execution(&execution(id, None)).unwrap();
+        }
+        db.start_execution("b").unwrap();
+        db.finish_execution("c", "succeeded", &serde_json::json!({"data": 1}))
+            .unwrap();
+        assert_eq!(db.interrupt_unfinished("restarted").unwrap(), 2);
+        let status = |id| db.execution(id).unwrap().unwrap().status;
+        assert_eq!(
+            [status("a"), status("b"), status("c")],
+            ["interrupted", "interrupted", "succeeded"]
+        );
+        let page = db
+            .executions(&ExecutionQuery {
+                status: Some("interrupted"),
+                limit: 10,
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(
+            page.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+            ["b", "a"]
+        );
+    }
+
+    #[test]
+    fn an_event_delivered_twice_is_stored_once() {
+        let db = Db::in_memory();
+        let event = EventRow {
+            seq: 0,
+            resource: "zoom".into(),
+            delivery_id: "d1".into(),
+            event_type: "user.created".into(),
+            time_ms: 1,
+            received_ms: now_ms(),
+            payload: serde_json::json!({}),
+        };
+        assert_eq!(db.insert_event(&event).unwrap(), Some(1));
+        assert_eq!(db.insert_event(&event).unwrap(), None);
+        let only = |resources: &[String]| {
+            db.events(&EventQuery {
+                resources: Some(resources),
+                limit: 10,
+                ..Default::default()
+            })
+            .unwrap()
+            .len()
+        };
+        assert_eq!(only(&["zoom".into()]), 1);
+        assert_eq!(only(&["other".into()]), 0);
+        assert_eq!(only(&[]), 0);
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("PRAGMA user_version = 99").unwrap();
+        let Err(e) = Db::init(conn) else {
+            panic!("opened")
+        };
+        assert!(e.contains("newer"), "{e}");
+    }
+}

@@ -1,0 +1,446 @@
+//! Running actions for the service: admission (limits on runs in flight,
+//! per resource and in all, a bounded queue beyond them, `429` past it), a
+//! shared pause when a resource's upstream rate-limits it, the run itself
+//! through [`Host::invoke_with`], and its record.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde_json::{Value, json};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use utoipa::ToSchema;
+
+use super::Service;
+use super::db::ExecutionRow;
+use super::metrics::{ActionLabels, ResourceLabels, RunLabels};
+use crate::{Error, ErrorKind, InvokeOptions, Resource};
+
+/// How many runs may run and wait.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Runs running at once, in all.
+    pub max_in_flight: usize,
+    /// Runs running at once on one resource.
+    pub per_resource: usize,
+    /// Runs admitted to wait for a slot beyond those (in all, and per
+    /// resource); past it a run is refused with 429.
+    pub queue: usize,
+}
+
+pub struct Gate {
+    limits: Limits,
+    slots: Arc<Semaphore>,
+    admitted: AtomicUsize,
+    resources: Mutex<HashMap<String, Arc<ResourceGate>>>,
+}
+
+struct ResourceGate {
+    slots: Arc<Semaphore>,
+    admitted: AtomicUsize,
+    /// Until when the upstream told this resource to wait (429).
+    paused_until: Mutex<Option<Instant>>,
+}
+
+/// An admitted run: counted against the limits until dropped.
+pub struct Ticket {
+    gate: Arc<Gate>,
+    resource: Arc<ResourceGate>,
+}
+
+impl Gate {
+    pub fn new(limits: Limits) -> Arc<Self> {
+        Arc::new(Self {
+            limits,
+            slots: Arc::new(Semaphore::new(limits.max_in_flight)),
+            admitted: AtomicUsize::new(0),
+            resources: Mutex::default(),
+        })
+    }
+
+    /// Admit a run on `resource`, or say in how many seconds to try again.
+    pub fn admit(self: &Arc<Self>, resource: &str) -> Result<Ticket, u64> {
+        let gate = {
+            let mut resources = self.resources.lock().unwrap_or_else(|p| p.into_inner());
+            Arc::clone(resources.entry(resource.to_owned()).or_insert_with(|| {
+                Arc::new(ResourceGate {
+                    slots: Arc::new(Semaphore::new(self.limits.per_resource)),
+                    admitted: AtomicUsize::new(0),
+                    paused_until: Mutex::new(None),
+                })
+            }))
+        };
+        let over = |count: &AtomicUsize, limit: usize| {
+            count.fetch_add(1, Ordering::AcqRel) >= limit + self.limits.queue
+        };
+        let ticket = Ticket {
+            gate: Arc::clone(self),
+            resource: gate,
+        };
+        if over(&self.admitted, self.limits.max_in_flight)
+            | over(&ticket.resource.admitted, self.limits.per_resource)
+        {
+            // The ticket's drop gives both counts back.
+            let paused = ticket.paused_for();
+            return Err(paused.map_or(1, |d| d.as_secs().max(1)));
+        }
+        Ok(ticket)
+    }
+}
+
+impl Ticket {
+    /// Wait for a slot on the resource and in all, and for the resource's
+    /// rate-limit pause to end; `None` when `until` comes first.
+    async fn wait_turn(
+        &self,
+        until: Instant,
+    ) -> Option<(OwnedSemaphorePermit, OwnedSemaphorePermit, bool)> {
+        let deadline = tokio::time::Instant::from_std(until);
+        let turn = async {
+            let resource = Arc::clone(&self.resource.slots)
+                .acquire_owned()
+                .await
+                .ok()?;
+            let global = Arc::clone(&self.gate.slots).acquire_owned().await.ok()?;
+            let mut waited = false;
+            while let Some(pause) = self.paused_for() {
+                waited = true;
+                tokio::time::sleep(pause).await;
+            }
+            Some((resource, global, waited))
+        };
+        tokio::time::timeout_at(deadline, turn).await.ok().flatten()
+    }
+
+    fn paused_for(&self) -> Option<Duration> {
+        let until = (*self.resource.paused_until.lock().ok()?)?;
+        let left = until.saturating_duration_since(Instant::now());
+        (!left.is_zero()).then_some(left)
+    }
+
+    fn pause(&self, for_: Duration) {
+        if let Ok(mut until) = self.resource.paused_until.lock() {
+            let new = Instant::now() + for_;
+            if until.is_none_or(|u| u < new) {
+                *until = Some(new);
+            }
+        }
+    }
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        self.gate.admitted.fetch_sub(1, Ordering::AcqRel);
+        self.resource.admitted.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// One run to make, its record already written (queued).
+pub struct Job {
+    pub id: String,
+    pub resource_name: String,
+    pub resource: Arc<Resource>,
+    pub plugin: String,
+    pub action: String,
+    pub params: Value,
+}
+
+/// Run `job` to its end and record how it ended.
+pub async fn run(service: Arc<Service>, job: Job, ticket: Ticket) -> Result<ExecutionRow, String> {
+    let metrics = &service.metrics;
+    let resource_label = ResourceLabels {
+        resource: job.resource_name.clone(),
+    };
+    metrics.queued.inc();
+    let turn = ticket
+        .wait_turn(Instant::now() + job.resource.timeout)
+        .await;
+    metrics.queued.dec();
+    let Some((_resource_slot, _global_slot, waited)) = turn else {
+        let error = json!({
+            "kind": "timeout",
+            "class": "failed",
+            "message": format!(
+                "waited {} s for a free slot on `{}` and gave up; nothing was sent",
+                job.resource.timeout.as_secs(),
+                job.resource_name
+            ),
+            "retryable": true,
+        });
+        finish(
+            &service,
+            &job,
+            "failed",
+            json!({ "error": error, "http_requests": 0 }),
+        )?;
+        return service.db.execution(&job.id)?.ok_or_else(gone);
+    };
+    if waited {
+        metrics
+            .rate_limit_waits
+            .get_or_create(&resource_label)
+            .inc();
+    }
+    service.db.start_execution(&job.id)?;
+    metrics.in_flight.inc();
+    let started = Instant::now();
+    let options = InvokeOptions {
+        output_dir: Some(service.downloads_dir(&job.resource_name)),
+        progress: None,
+    };
+    let result = service
+        .host
+        .invoke_with(&job.resource, &job.action, &job.params, &options)
+        .await;
+    metrics.in_flight.dec();
+    let elapsed = started.elapsed();
+    let action = ActionLabels {
+        plugin: job.plugin.clone(),
+        action: job.action.clone(),
+    };
+    metrics
+        .run_seconds
+        .get_or_create(&action)
+        .observe(elapsed.as_secs_f64());
+    let (status, outcome, sent) = match result {
+        Ok(invocation) => {
+            let summary = format!(
+                "`{}` on `{}` succeeded: {} HTTP request{}, {} ms",
+                job.action,
+                job.resource_name,
+                invocation.http_requests,
+                if invocation.http_requests == 1 {
+                    ""
+                } else {
+                    "s"
+                },
+                elapsed.as_millis()
+            );
+            let files: Vec<String> = invocation
+                .files
+                .iter()
+                .map(|f| f.display().to_string())
+                .collect();
+            let outcome = json!({
+                "data": invocation.data,
+                "summary": summary,
+                "http_requests": invocation.http_requests,
+                "files": files,
+            });
+            ("succeeded", outcome, invocation.http_requests)
+        }
+        Err(e) => {
+            if let Error::Action { failure, .. } = &e
+                && failure.kind == ErrorKind::RateLimited
+            {
+                ticket.pause(Duration::from_secs(failure.retry_after_secs.unwrap_or(1)));
+            }
+            let sent = match &e {
+                Error::Action { sent: true, .. } => 1,
+                _ => 0,
+            };
+            let outcome = json!({ "error": e.to_json(), "summary": e.to_string() });
+            ("failed", outcome, sent)
+        }
+    };
+    metrics
+        .upstream_requests
+        .get_or_create(&resource_label)
+        .inc_by(u64::from(sent));
+    metrics
+        .runs
+        .get_or_create(&RunLabels {
+            plugin: job.plugin.clone(),
+            action: job.action.clone(),
+            outcome: outcome["error"]["kind"]
+                .as_str()
+                .unwrap_or(status)
+                .to_owned(),
+        })
+        .inc();
+    finish(&service, &job, status, outcome)?;
+    drop(ticket);
+    service.db.execution(&job.id)?.ok_or_else(gone)
+}
+
+fn finish(service: &Service, job: &Job, status: &str, outcome: Value) -> Result<(), String> {
+    tracing::info!(
+        execution = %job.id,
+        resource = %job.resource_name,
+        action = %job.action,
+        status,
+        "run finished"
+    );
+    service.db.finish_execution(&job.id, status, &outcome)
+}
+
+fn gone() -> String {
+    "an execution vanished from the database while it ran".into()
+}
+
+/// An execution as the API answers it: what ran, for whom, how it ended.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Execution {
+    pub id: String,
+    pub resource: String,
+    pub action: String,
+    /// queued, running, succeeded, failed or interrupted (the service
+    /// stopped before it finished; it is never run again).
+    pub status: String,
+    /// The API token's name that asked for it (the audit trail).
+    pub token: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idempotency_key: Option<String>,
+    /// The params as checked (after conversion to the schema's types).
+    #[schema(value_type = Object)]
+    pub params: Value,
+    /// The action's result, when it succeeded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub data: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<RunError>)]
+    pub error: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http_requests: Option<u64>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<String>,
+    /// RFC 3339.
+    pub created_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<String>,
+    pub timings: Timings,
+}
+
+/// How a run failed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RunError {
+    /// invalid-input, config, auth, forbidden, not-found, conflict,
+    /// rate-limited, upstream, timeout, denied, internal, interrupted.
+    pub kind: String,
+    pub message: String,
+    /// Whether the same call may succeed later.
+    pub retryable: bool,
+    pub http_status: Option<u16>,
+    /// Zoom's own error code.
+    pub upstream_code: Option<i64>,
+    pub retry_after_secs: Option<u64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Timings {
+    /// Waiting for a slot (limits, a rate-limit pause).
+    pub queued_ms: Option<i64>,
+    pub run_ms: Option<i64>,
+    pub total_ms: Option<i64>,
+}
+
+impl From<ExecutionRow> for Execution {
+    fn from(row: ExecutionRow) -> Self {
+        let mut outcome = row.outcome.unwrap_or(Value::Null);
+        let mut take = |key: &str| match outcome.get_mut(key).map(Value::take) {
+            Some(Value::Null) | None => None,
+            Some(v) => Some(v),
+        };
+        let data = take("data");
+        let error = take("error");
+        let summary = take("summary").and_then(|s| s.as_str().map(str::to_owned));
+        let http_requests = take("http_requests").and_then(|n| n.as_u64());
+        let files = take("files")
+            .and_then(|f| serde_json::from_value(f).ok())
+            .unwrap_or_default();
+        let span = |from: Option<i64>, to: Option<i64>| Some(to? - from?);
+        Self {
+            timings: Timings {
+                queued_ms: span(Some(row.created_ms), row.started_ms),
+                run_ms: span(row.started_ms, row.finished_ms),
+                total_ms: span(Some(row.created_ms), row.finished_ms),
+            },
+            id: row.id,
+            resource: row.resource,
+            action: row.action,
+            status: row.status,
+            token: row.token,
+            idempotency_key: row.idempotency_key,
+            params: row.params,
+            data,
+            summary,
+            error,
+            http_requests,
+            files,
+            created_at: rfc3339(row.created_ms),
+            started_at: row.started_ms.map(rfc3339),
+            finished_at: row.finished_ms.map(rfc3339),
+        }
+    }
+}
+
+pub fn rfc3339(ms: i64) -> String {
+    let time = std::time::UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64);
+    humantime::format_rfc3339_millis(time).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn admission_counts_running_and_queued_and_gives_back_on_drop() {
+        let gate = Gate::new(Limits {
+            max_in_flight: 2,
+            per_resource: 1,
+            queue: 1,
+        });
+        // Per resource: 1 running + 1 queued.
+        let a1 = gate.admit("a").expect("first");
+        let a2 = gate.admit("a").expect("queued");
+        assert!(gate.admit("a").is_err(), "resource full");
+        // In all: 2 running + 1 queued; `a`'s refusal gave its count back.
+        let b1 = gate.admit("b").expect("other resource");
+        assert!(gate.admit("c").is_err(), "global full");
+        drop(a2);
+        let c1 = gate.admit("c").expect("room again");
+        drop((a1, b1, c1));
+        assert_eq!(gate.admitted.load(Ordering::Acquire), 0);
+    }
+
+    #[tokio::test]
+    async fn a_rate_limited_resource_makes_its_next_runs_wait() {
+        let gate = Gate::new(Limits {
+            max_in_flight: 4,
+            per_resource: 4,
+            queue: 0,
+        });
+        let first = gate.admit("zoom").unwrap();
+        first.pause(Duration::from_millis(300));
+        let second = gate.admit("zoom").unwrap();
+        let started = Instant::now();
+        let (_, _, waited) = second
+            .wait_turn(Instant::now() + Duration::from_secs(5))
+            .await
+            .expect("turn");
+        assert!(waited);
+        assert!(started.elapsed() >= Duration::from_millis(250));
+        // Another resource does not wait.
+        let other = gate.admit("other").unwrap();
+        let (_, _, waited) = other
+            .wait_turn(Instant::now() + Duration::from_secs(5))
+            .await
+            .unwrap();
+        assert!(!waited);
+        // A pause past the deadline: no turn.
+        first.pause(Duration::from_secs(10));
+        assert!(
+            second
+                .wait_turn(Instant::now() + Duration::from_millis(50))
+                .await
+                .is_none()
+        );
+    }
+}
