@@ -4,47 +4,19 @@
 
 mod common;
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use common::Env;
-use hmac::{Hmac, Mac};
+use common::signing::{hmac_hex, now_secs, zoom_headers};
 use serde_json::{Value, json};
 use soar_host::{Host, Resource, WebhookAnswer, WebhookRequest};
 
 const SECRET_TOKEN: &str = "zoom-webhook-secret-token";
 
-fn hmac_hex(key: &str, message: &[u8]) -> String {
-    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key.as_bytes()).unwrap();
-    mac.update(message);
-    mac.finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
 /// A request as Zoom sends it: `x-zm-signature` over `v0:{ts}:{body}`.
 fn signed(body: &Value, timestamp: u64, key: &str) -> WebhookRequest {
     let body = body.to_string().into_bytes();
-    let mut message = format!("v0:{timestamp}:").into_bytes();
-    message.extend_from_slice(&body);
     WebhookRequest {
         method: "POST".into(),
-        headers: vec![
-            ("Content-Type".into(), "application/json".into()),
-            ("x-zm-request-timestamp".into(), timestamp.to_string()),
-            (
-                "x-zm-signature".into(),
-                format!("v0={}", hmac_hex(key, &message)),
-            ),
-        ],
+        headers: zoom_headers(&body, timestamp, key),
         body,
     }
 }

@@ -2,6 +2,8 @@
 //! and the real `soar-host` binary run as a user would run it.
 #![allow(dead_code)]
 
+pub mod signing;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

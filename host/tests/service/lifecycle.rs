@@ -1,0 +1,175 @@
+//! Stopping and starting: a kill mid-run leaves the run `interrupted`
+//! (never run again) and every record kept; SIGTERM lets a run finish and
+//! exits 0; SIGHUP reloads resources, skipping a broken file.
+
+use std::time::Duration;
+
+use reqwest::Method;
+use serde_json::json;
+use zoom_sandbox::{Fault, Match};
+
+use crate::Served;
+
+#[tokio::test]
+async fn killed_mid_run_the_run_is_interrupted_and_nothing_is_lost_or_rerun() {
+    let mut s = Served::start(&[]);
+    let token = s.token("t", &[]);
+    let earlier = s
+        .post(
+            "/v1/resources/zoom/actions/get_user",
+            &token,
+            json!({"user_id": "me"}),
+        )
+        .await;
+    assert_eq!(earlier.body["status"], "succeeded");
+    let event = crate::webhooks::deliver(&s, "user.created", None).await;
+    assert_eq!(event.status, 200, "{event:?}");
+
+    s.env.sandbox.clear_requests();
+    s.env.sandbox.inject(
+        Fault::Delay(Duration::from_secs(5)),
+        Match::path("/v2/users"),
+        1,
+    );
+    let slow = s
+        .request(
+            Method::POST,
+            "/v1/resources/zoom/actions/list_users",
+            Some(&token),
+            &[("Prefer", "respond-async")],
+            Some("{}".into()),
+        )
+        .await;
+    let id = slow.body["id"].as_str().unwrap().to_owned();
+    s.until(&id, &token, |e| e["status"] == "running").await;
+    // The request is on its way to Zoom.
+    let until = std::time::Instant::now() + Duration::from_secs(10);
+    while !s
+        .env
+        .sandbox
+        .requests()
+        .iter()
+        .any(|r| r.path.starts_with("/v2/users"))
+    {
+        assert!(
+            std::time::Instant::now() < until,
+            "the run never reached Zoom"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    s.signal("KILL");
+    s.wait(Duration::from_secs(10));
+
+    s.spawn(&[]);
+    let after = s.get(&format!("/v1/executions/{id}"), &token).await;
+    assert_eq!(after.body["status"], "interrupted", "{after:?}");
+    assert_eq!(after.body["error"]["kind"], "interrupted");
+    assert_eq!(after.body["error"]["retryable"], false);
+    let kept = s
+        .get(
+            &format!("/v1/executions/{}", earlier.body["id"].as_str().unwrap()),
+            &token,
+        )
+        .await;
+    assert_eq!(kept.body["status"], "succeeded");
+    assert_eq!(kept.body["data"], earlier.body["data"]);
+    let events = s.get("/v1/events", &token).await;
+    assert_eq!(
+        events.body["events"].as_array().unwrap().len(),
+        1,
+        "{events:?}"
+    );
+    // Not run again by the new process.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let list_calls = s
+        .env
+        .sandbox
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/v2/users")
+        .count();
+    assert_eq!(list_calls, 1);
+}
+
+#[tokio::test]
+async fn sigterm_lets_the_run_in_flight_finish_then_exits_0() {
+    let mut s = Served::start(&["--grace-secs", "20"]);
+    let token = s.token("t", &[]);
+    s.env.sandbox.inject(
+        Fault::Delay(Duration::from_secs(2)),
+        Match::path("/v2/users/"),
+        1,
+    );
+    let request = s.post(
+        "/v1/resources/zoom/actions/get_user",
+        &token,
+        json!({"user_id": "me"}),
+    );
+    let signal = async {
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        s.signal("TERM");
+    };
+    let (answer, ()) = tokio::join!(request, signal);
+    assert_eq!(answer.status, 200, "{answer:?}");
+    assert_eq!(answer.body["status"], "succeeded", "{answer:?}");
+    assert_eq!(s.wait(Duration::from_secs(20)), Some(0), "{}", s.log_text());
+    assert!(s.log_text().contains("stopping"));
+}
+
+#[tokio::test]
+async fn sighup_reloads_resources_and_skips_a_broken_file() {
+    let s = Served::start(&[]);
+    let token = s.token("t", &[]);
+    let dir = s.resources_dir();
+    std::fs::copy(dir.join("zoom.toml"), dir.join("second.toml")).unwrap();
+    std::fs::write(dir.join("broken.toml"), "plugin = \"zoom\"\n[config\n").unwrap();
+    s.signal("HUP");
+    let until = std::time::Instant::now() + Duration::from_secs(20);
+    let listed = loop {
+        let answer = s.get("/v1/resources", &token).await;
+        if answer.body["resources"].as_array().unwrap().len() == 2 {
+            break answer;
+        }
+        assert!(std::time::Instant::now() < until, "{answer:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(
+        listed.body["skipped"][0]["file"], "broken.toml",
+        "{listed:?}"
+    );
+    let run = s
+        .post(
+            "/v1/resources/second/actions/get_user",
+            &token,
+            json!({"user_id": "me"}),
+        )
+        .await;
+    assert_eq!(run.body["status"], "succeeded", "{run:?}");
+    let first = s
+        .post(
+            "/v1/resources/zoom/actions/get_user",
+            &token,
+            json!({"user_id": "me"}),
+        )
+        .await;
+    assert_eq!(first.body["status"], "succeeded", "{first:?}");
+}
+
+#[tokio::test]
+async fn a_public_address_needs_tls_or_an_explicit_plaintext_flag() {
+    let s = Served::start(&[]);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_soar-host"))
+        .args(["serve", "--resources"])
+        .arg(s.resources_dir())
+        .args(["--listen", "0.0.0.0:0"])
+        .env("SOAR_HOST_STATE_DIR", s.state.path())
+        .env("SOAR_HOST_CACHE_DIR", crate::common::cache_dir())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--tls-cert") && stderr.contains("--insecure-plaintext"),
+        "{stderr}"
+    );
+}
