@@ -65,7 +65,7 @@ fn test_call_json_output() {
     );
     // The token, the API call, and the token kept for the actions that follow.
     assert_eq!(out["checks"].as_array().unwrap().len(), 3);
-    assert_eq!(out["readiness"].as_array().unwrap().len(), 11);
+    assert_eq!(out["readiness"].as_array().unwrap().len(), 16);
     assert!(
         out["readiness"]
             .as_array()
@@ -415,6 +415,11 @@ fn the_test_call_says_which_actions_will_work_and_why_not() {
         [
             "update_user",
             "update_user_settings",
+            "revoke_user_sessions",
+            "deactivate_user",
+            "activate_user",
+            "delete_user",
+            "create_user",
             "update_meeting",
             "delete_meeting",
             "list_recordings",
@@ -433,7 +438,7 @@ fn the_test_call_says_which_actions_will_work_and_why_not() {
         "{why}"
     );
     let run = env.cli(&["test", resource]);
-    assert!(run.stdout.contains("actions: 5 of 11 ready"), "{run:?}");
+    assert!(run.stdout.contains("actions: 5 of 16 ready"), "{run:?}");
     assert!(
         run.stdout.contains("✗ update_user: missing scope"),
         "{run:?}"

@@ -1,4 +1,4 @@
-//! Zoom's PATCH bodies as JSON Schemas, derived from Zoom's own OpenAPI specs
+//! Zoom's request bodies as JSON Schemas, derived from Zoom's own OpenAPI specs
 //! by `tools/schemas.py` (see there for what is kept) and included as data.
 //! Built only when the manifest is asked for.
 
@@ -22,6 +22,11 @@ pub fn user_update() -> Value {
 /// The body of `PATCH /meetings/{meetingId}`.
 pub fn meeting_update() -> Value {
     parse(include_str!("../schemas/meeting-update.json"))
+}
+
+/// The body of `POST /users`.
+pub fn user_create() -> Value {
+    parse(include_str!("../schemas/user-create.json"))
 }
 
 /// The properties of a body schema, to merge into params.
@@ -58,5 +63,8 @@ mod tests {
             serde_json::json!([1, 2, 3, 8])
         );
         assert_eq!(user_update()["properties"]["feature"]["type"], "object");
+        let user_info = &user_create()["properties"]["user_info"];
+        assert_eq!(user_info["required"], serde_json::json!(["email", "type"]));
+        assert_eq!(user_info["properties"]["email"]["format"], "email");
     }
 }

@@ -23,6 +23,11 @@ fn the_actions_are_declared_with_operation_and_scopes() {
             "update_user",
             "get_user_settings",
             "update_user_settings",
+            "revoke_user_sessions",
+            "deactivate_user",
+            "activate_user",
+            "delete_user",
+            "create_user",
             "list_meetings",
             "get_meeting_invitation",
             "update_meeting",
@@ -43,8 +48,13 @@ fn the_actions_are_declared_with_operation_and_scopes() {
             "https://json-schema.org/draft/2020-12/schema"
         );
         assert_eq!(schema["additionalProperties"], false, "{}", action.name);
-        // Reads, PATCHes and DELETEs repeat harmlessly; this plugin has no POST.
-        assert!(action.idempotent, "{}", action.name);
+        // Reads, PATCHes, PUTs and DELETEs repeat harmlessly; a POST creates again.
+        assert_eq!(
+            action.idempotent,
+            !action.operation.starts_with("POST"),
+            "{}",
+            action.name
+        );
         if action.operation.starts_with("GET") {
             assert!(
                 matches!(action.kind, ActionKind::Enrichment),

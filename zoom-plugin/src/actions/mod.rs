@@ -5,6 +5,7 @@ mod common;
 mod meetings;
 mod paging;
 mod recordings;
+mod user_lifecycle;
 mod users;
 
 use soar_plugin_sdk::Action;
@@ -13,6 +14,7 @@ use crate::client::Client;
 
 pub fn all() -> Vec<Action<Client>> {
     let mut actions = users::actions();
+    actions.extend(user_lifecycle::actions());
     actions.extend(meetings::actions());
     actions.extend(recordings::actions());
     actions
