@@ -65,7 +65,7 @@ fn test_call_json_output() {
     );
     // The token, the API call, and the token kept for the actions that follow.
     assert_eq!(out["checks"].as_array().unwrap().len(), 3);
-    assert_eq!(out["readiness"].as_array().unwrap().len(), 16);
+    assert_eq!(out["readiness"].as_array().unwrap().len(), 21);
     assert!(
         out["readiness"]
             .as_array()
@@ -420,8 +420,11 @@ fn the_test_call_says_which_actions_will_work_and_why_not() {
             "activate_user",
             "delete_user",
             "create_user",
+            "create_meeting",
             "update_meeting",
             "delete_meeting",
+            "end_meeting",
+            "recover_meeting",
             "list_recordings",
             "download_recording"
         ]
@@ -438,7 +441,7 @@ fn the_test_call_says_which_actions_will_work_and_why_not() {
         "{why}"
     );
     let run = env.cli(&["test", resource]);
-    assert!(run.stdout.contains("actions: 5 of 16 ready"), "{run:?}");
+    assert!(run.stdout.contains("actions: 7 of 21 ready"), "{run:?}");
     assert!(
         run.stdout.contains("✗ update_user: missing scope"),
         "{run:?}"

@@ -24,6 +24,11 @@ pub fn meeting_update() -> Value {
     parse(include_str!("../schemas/meeting-update.json"))
 }
 
+/// The body of `POST /users/{userId}/meetings`.
+pub fn meeting_create() -> Value {
+    parse(include_str!("../schemas/meeting-create.json"))
+}
+
 /// The body of `POST /users`.
 pub fn user_create() -> Value {
     parse(include_str!("../schemas/user-create.json"))
@@ -66,5 +71,11 @@ mod tests {
         let user_info = &user_create()["properties"]["user_info"];
         assert_eq!(user_info["required"], serde_json::json!(["email", "type"]));
         assert_eq!(user_info["properties"]["email"]["format"], "email");
+        let created = meeting_create();
+        assert_eq!(
+            created["properties"]["type"]["enum"],
+            serde_json::json!([1, 2, 3, 8])
+        );
+        assert!(created["properties"]["settings"]["properties"]["waiting_room"].is_object());
     }
 }

@@ -29,9 +29,14 @@ fn the_actions_are_declared_with_operation_and_scopes() {
             "delete_user",
             "create_user",
             "list_meetings",
+            "get_meeting",
+            "create_meeting",
             "get_meeting_invitation",
             "update_meeting",
             "delete_meeting",
+            "end_meeting",
+            "recover_meeting",
+            "list_past_meeting_participants",
             "list_recordings",
             "download_recording",
         ]
@@ -93,6 +98,12 @@ fn schemas_have_real_nesting_and_bounds() {
         serde_json::json!([1, 2, 3, 8])
     );
     assert_eq!(meeting["properties"]["tracking_fields"]["type"], "array");
+    let created = schema("create_meeting");
+    assert_eq!(created["required"], serde_json::json!(["user_id"]));
+    assert_eq!(
+        created["properties"]["recurrence"]["required"],
+        serde_json::json!(["type"])
+    );
     let users = schema("list_users");
     assert_eq!(users["properties"]["page_size"]["maximum"], 2000);
     assert_eq!(

@@ -2,8 +2,10 @@
 //! dispatch both come from [`all`].
 
 mod common;
+mod meeting_status;
 mod meetings;
 mod paging;
+mod past_meetings;
 mod recordings;
 mod user_lifecycle;
 mod users;
@@ -16,6 +18,8 @@ pub fn all() -> Vec<Action<Client>> {
     let mut actions = users::actions();
     actions.extend(user_lifecycle::actions());
     actions.extend(meetings::actions());
+    actions.extend(meeting_status::actions());
+    actions.extend(past_meetings::actions());
     actions.extend(recordings::actions());
     actions
 }
