@@ -300,10 +300,12 @@ fn actions_lists_every_action() {
         names,
         [
             "activate_user",
+            "add_meeting_registrant",
             "create_meeting",
             "create_user",
             "deactivate_user",
             "delete_meeting",
+            "delete_meeting_registrant",
             "delete_user",
             "download_recording",
             "end_meeting",
@@ -311,6 +313,7 @@ fn actions_lists_every_action() {
             "get_meeting_invitation",
             "get_user",
             "get_user_settings",
+            "list_meeting_registrants",
             "list_meetings",
             "list_past_meeting_participants",
             "list_recordings",
@@ -318,6 +321,7 @@ fn actions_lists_every_action() {
             "recover_meeting",
             "revoke_user_sessions",
             "update_meeting",
+            "update_meeting_registrant_status",
             "update_user",
             "update_user_settings"
         ]

@@ -65,7 +65,7 @@ fn test_call_json_output() {
     );
     // The token, the API call, and the token kept for the actions that follow.
     assert_eq!(out["checks"].as_array().unwrap().len(), 3);
-    assert_eq!(out["readiness"].as_array().unwrap().len(), 21);
+    assert_eq!(out["readiness"].as_array().unwrap().len(), 25);
     assert!(
         out["readiness"]
             .as_array()
@@ -425,6 +425,9 @@ fn the_test_call_says_which_actions_will_work_and_why_not() {
             "delete_meeting",
             "end_meeting",
             "recover_meeting",
+            "add_meeting_registrant",
+            "update_meeting_registrant_status",
+            "delete_meeting_registrant",
             "list_recordings",
             "download_recording"
         ]
@@ -441,7 +444,7 @@ fn the_test_call_says_which_actions_will_work_and_why_not() {
         "{why}"
     );
     let run = env.cli(&["test", resource]);
-    assert!(run.stdout.contains("actions: 7 of 21 ready"), "{run:?}");
+    assert!(run.stdout.contains("actions: 8 of 25 ready"), "{run:?}");
     assert!(
         run.stdout.contains("✗ update_user: missing scope"),
         "{run:?}"

@@ -34,6 +34,24 @@ pub fn user_create() -> Value {
     parse(include_str!("../schemas/user-create.json"))
 }
 
+/// The body of `POST /meetings/{meetingId}/registrants`.
+pub fn meeting_registrant() -> Value {
+    parse(include_str!("../schemas/meeting-registrant.json"))
+}
+
+/// The body of `PUT /meetings/{meetingId}/registrants/status`.
+pub fn registrant_status() -> Value {
+    parse(include_str!("../schemas/registrant-status.json"))
+}
+
+/// The required fields of a body schema.
+pub fn required(body: &Value) -> Vec<&str> {
+    body.get("required")
+        .and_then(Value::as_array)
+        .map(|names| names.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default()
+}
+
 /// The properties of a body schema, to merge into params.
 pub fn properties(body: Value) -> Value {
     match body {
@@ -77,5 +95,9 @@ mod tests {
             serde_json::json!([1, 2, 3, 8])
         );
         assert!(created["properties"]["settings"]["properties"]["waiting_room"].is_object());
+        assert_eq!(required(&meeting_registrant()), ["email", "first_name"]);
+        let statuses = registrant_status();
+        assert_eq!(required(&statuses), ["action"]);
+        assert_eq!(statuses["properties"]["registrants"]["maxItems"], 30);
     }
 }

@@ -37,6 +37,10 @@ fn the_actions_are_declared_with_operation_and_scopes() {
             "end_meeting",
             "recover_meeting",
             "list_past_meeting_participants",
+            "list_meeting_registrants",
+            "add_meeting_registrant",
+            "update_meeting_registrant_status",
+            "delete_meeting_registrant",
             "list_recordings",
             "download_recording",
         ]

@@ -11,7 +11,7 @@ sentence of each top-level field's description (for `soar-host actions` and
 playbook editors). Dropped: deeper descriptions, examples and defaults (a default inside a PATCH body would change what the
 caller did not ask to change) and read-only fields. Zoom's nested objects
 stay open (`additionalProperties: true`): the specs lag behind the API.
-Create bodies also keep `required` (a PATCH needs no field in particular).
+Create (POST) and PUT bodies also keep `required` (a PATCH needs no field in particular).
 """
 
 import json
@@ -82,6 +82,10 @@ def convert(node, res, required=False):
         out["additionalProperties"] = True
     if node.get("type") == "array" and "items" in node:
         out["items"] = convert(node["items"], res, required)
+    if out.get("type") == "array" and "maximum" in out:
+        # The spec writes an array's bound as `maximum`, which JSON Schema
+        # does not apply to arrays.
+        out.setdefault("maxItems", out.pop("maximum"))
     if out.get("type") == "integer" and "maxLength" in out:
         # The 2024 spec writes digit counts of numbers as maxLength.
         del out["maxLength"]
@@ -112,7 +116,7 @@ def first_sentence(text):
 def body(spec, path, method="patch"):
     res = resolver(spec)
     schema = spec["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"]
-    out = convert(schema, res, required=method == "post")
+    out = convert(schema, res, required=method in ("post", "put"))
     raw = res(schema)
     for name, prop in out.get("properties", {}).items():
         text = first_sentence(res(raw.get("properties", {}).get(name, {})).get("description", ""))
@@ -167,6 +171,14 @@ def main():
         info["type"]["enum"].insert(2, 4)
     info["email"]["format"] = "email"
     write("user-create.json", new_user)
+
+    registrant = body(load("zoom-meeting-api.openapi.yaml"), "/meetings/{meetingId}/registrants", "post")
+    add_enums(registrant, body(combined, "/meetings/{meetingId}/registrants", "post"))
+    write("meeting-registrant.json", registrant)
+
+    statuses = body(load("zoom-meeting-api.openapi.yaml"), "/meetings/{meetingId}/registrants/status", "put")
+    add_enums(statuses, body(combined, "/meetings/{meetingId}/registrants/status", "put"))
+    write("registrant-status.json", statuses)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ mod meetings;
 mod paging;
 mod past_meetings;
 mod recordings;
+mod registrants;
 mod user_lifecycle;
 mod users;
 
@@ -20,6 +21,7 @@ pub fn all() -> Vec<Action<Client>> {
     actions.extend(meetings::actions());
     actions.extend(meeting_status::actions());
     actions.extend(past_meetings::actions());
+    actions.extend(registrants::actions());
     actions.extend(recordings::actions());
     actions
 }
