@@ -4,24 +4,9 @@
 
 mod common;
 
-use common::{Env, SECRET_VAR};
+use common::{Env, SECRET_VAR, assert_rejected};
 use serde_json::json;
 use zoom_sandbox::SandboxConfig;
-
-/// Exit 2, one clear line on stderr containing `needle`, nothing sent.
-fn assert_rejected(env: &Env, run: &common::Run, needle: &str) {
-    assert_eq!(run.code, 2, "{run:?}");
-    assert_eq!(run.stdout, "", "{run:?}");
-    let line = run.stderr.trim();
-    assert!(line.starts_with("error: "), "{run:?}");
-    assert_eq!(line.lines().count(), 1, "one line: {run:?}");
-    assert!(line.contains(needle), "expected `{needle}` in: {line}");
-    assert!(
-        env.sandbox.requests().is_empty(),
-        "nothing may reach Zoom: {:#?}",
-        env.sandbox.requests()
-    );
-}
 
 #[test]
 fn unknown_action() {
@@ -299,7 +284,7 @@ fn secrets_never_printed_even_with_trace_logs() {
 }
 
 #[test]
-fn actions_lists_the_eleven_actions() {
+fn actions_lists_every_action() {
     let env = Env::new();
     let run = env.cli(&["actions", "zoom", "--json"]);
     assert_eq!(run.code, 0, "{run:?}");
@@ -314,15 +299,29 @@ fn actions_lists_the_eleven_actions() {
     assert_eq!(
         names,
         [
+            "activate_user",
+            "add_meeting_registrant",
+            "create_meeting",
+            "create_user",
+            "deactivate_user",
             "delete_meeting",
+            "delete_meeting_registrant",
+            "delete_user",
             "download_recording",
+            "end_meeting",
+            "get_meeting",
             "get_meeting_invitation",
             "get_user",
             "get_user_settings",
+            "list_meeting_registrants",
             "list_meetings",
+            "list_past_meeting_participants",
             "list_recordings",
             "list_users",
+            "recover_meeting",
+            "revoke_user_sessions",
             "update_meeting",
+            "update_meeting_registrant_status",
             "update_user",
             "update_user_settings"
         ]

@@ -65,7 +65,7 @@ fn test_call_json_output() {
     );
     // The token, the API call, and the token kept for the actions that follow.
     assert_eq!(out["checks"].as_array().unwrap().len(), 3);
-    assert_eq!(out["readiness"].as_array().unwrap().len(), 11);
+    assert_eq!(out["readiness"].as_array().unwrap().len(), 25);
     assert!(
         out["readiness"]
             .as_array()
@@ -415,8 +415,19 @@ fn the_test_call_says_which_actions_will_work_and_why_not() {
         [
             "update_user",
             "update_user_settings",
+            "revoke_user_sessions",
+            "deactivate_user",
+            "activate_user",
+            "delete_user",
+            "create_user",
+            "create_meeting",
             "update_meeting",
             "delete_meeting",
+            "end_meeting",
+            "recover_meeting",
+            "add_meeting_registrant",
+            "update_meeting_registrant_status",
+            "delete_meeting_registrant",
             "list_recordings",
             "download_recording"
         ]
@@ -433,7 +444,7 @@ fn the_test_call_says_which_actions_will_work_and_why_not() {
         "{why}"
     );
     let run = env.cli(&["test", resource]);
-    assert!(run.stdout.contains("actions: 5 of 11 ready"), "{run:?}");
+    assert!(run.stdout.contains("actions: 8 of 25 ready"), "{run:?}");
     assert!(
         run.stdout.contains("✗ update_user: missing scope"),
         "{run:?}"

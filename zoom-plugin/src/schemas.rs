@@ -1,4 +1,4 @@
-//! Zoom's PATCH bodies as JSON Schemas, derived from Zoom's own OpenAPI specs
+//! Zoom's request bodies as JSON Schemas, derived from Zoom's own OpenAPI specs
 //! by `tools/schemas.py` (see there for what is kept) and included as data.
 //! Built only when the manifest is asked for.
 
@@ -22,6 +22,34 @@ pub fn user_update() -> Value {
 /// The body of `PATCH /meetings/{meetingId}`.
 pub fn meeting_update() -> Value {
     parse(include_str!("../schemas/meeting-update.json"))
+}
+
+/// The body of `POST /users/{userId}/meetings`.
+pub fn meeting_create() -> Value {
+    parse(include_str!("../schemas/meeting-create.json"))
+}
+
+/// The body of `POST /users`.
+pub fn user_create() -> Value {
+    parse(include_str!("../schemas/user-create.json"))
+}
+
+/// The body of `POST /meetings/{meetingId}/registrants`.
+pub fn meeting_registrant() -> Value {
+    parse(include_str!("../schemas/meeting-registrant.json"))
+}
+
+/// The body of `PUT /meetings/{meetingId}/registrants/status`.
+pub fn registrant_status() -> Value {
+    parse(include_str!("../schemas/registrant-status.json"))
+}
+
+/// The required fields of a body schema.
+pub fn required(body: &Value) -> Vec<&str> {
+    body.get("required")
+        .and_then(Value::as_array)
+        .map(|names| names.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default()
 }
 
 /// The properties of a body schema, to merge into params.
@@ -58,5 +86,18 @@ mod tests {
             serde_json::json!([1, 2, 3, 8])
         );
         assert_eq!(user_update()["properties"]["feature"]["type"], "object");
+        let user_info = &user_create()["properties"]["user_info"];
+        assert_eq!(user_info["required"], serde_json::json!(["email", "type"]));
+        assert_eq!(user_info["properties"]["email"]["format"], "email");
+        let created = meeting_create();
+        assert_eq!(
+            created["properties"]["type"]["enum"],
+            serde_json::json!([1, 2, 3, 8])
+        );
+        assert!(created["properties"]["settings"]["properties"]["waiting_room"].is_object());
+        assert_eq!(required(&meeting_registrant()), ["email", "first_name"]);
+        let statuses = registrant_status();
+        assert_eq!(required(&statuses), ["action"]);
+        assert_eq!(statuses["properties"]["registrants"]["maxItems"], 30);
     }
 }

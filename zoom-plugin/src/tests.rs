@@ -23,10 +23,24 @@ fn the_actions_are_declared_with_operation_and_scopes() {
             "update_user",
             "get_user_settings",
             "update_user_settings",
+            "revoke_user_sessions",
+            "deactivate_user",
+            "activate_user",
+            "delete_user",
+            "create_user",
             "list_meetings",
+            "get_meeting",
+            "create_meeting",
             "get_meeting_invitation",
             "update_meeting",
             "delete_meeting",
+            "end_meeting",
+            "recover_meeting",
+            "list_past_meeting_participants",
+            "list_meeting_registrants",
+            "add_meeting_registrant",
+            "update_meeting_registrant_status",
+            "delete_meeting_registrant",
             "list_recordings",
             "download_recording",
         ]
@@ -43,8 +57,13 @@ fn the_actions_are_declared_with_operation_and_scopes() {
             "https://json-schema.org/draft/2020-12/schema"
         );
         assert_eq!(schema["additionalProperties"], false, "{}", action.name);
-        // Reads, PATCHes and DELETEs repeat harmlessly; this plugin has no POST.
-        assert!(action.idempotent, "{}", action.name);
+        // Reads, PATCHes, PUTs and DELETEs repeat harmlessly; a POST creates again.
+        assert_eq!(
+            action.idempotent,
+            !action.operation.starts_with("POST"),
+            "{}",
+            action.name
+        );
         if action.operation.starts_with("GET") {
             assert!(
                 matches!(action.kind, ActionKind::Enrichment),
@@ -83,6 +102,12 @@ fn schemas_have_real_nesting_and_bounds() {
         serde_json::json!([1, 2, 3, 8])
     );
     assert_eq!(meeting["properties"]["tracking_fields"]["type"], "array");
+    let created = schema("create_meeting");
+    assert_eq!(created["required"], serde_json::json!(["user_id"]));
+    assert_eq!(
+        created["properties"]["recurrence"]["required"],
+        serde_json::json!(["type"])
+    );
     let users = schema("list_users");
     assert_eq!(users["properties"]["page_size"]["maximum"], 2000);
     assert_eq!(

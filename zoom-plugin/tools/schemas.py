@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Derives the JSON Schemas (2020-12) of Zoom's PATCH bodies from Zoom's own
+"""Derives the JSON Schemas (2020-12) of Zoom's request bodies from Zoom's own
 OpenAPI specs, so the plugin's params schemas follow the spec instead of a
 hand-copied guess. Run from the repository root:
 
@@ -11,6 +11,7 @@ sentence of each top-level field's description (for `soar-host actions` and
 playbook editors). Dropped: deeper descriptions, examples and defaults (a default inside a PATCH body would change what the
 caller did not ask to change) and read-only fields. Zoom's nested objects
 stay open (`additionalProperties: true`): the specs lag behind the API.
+Create (POST) and PUT bodies also keep `required` (a PATCH needs no field in particular).
 """
 
 import json
@@ -41,12 +42,12 @@ def resolver(spec):
     return res
 
 
-def convert(node, res):
+def convert(node, res, required=False):
     node = res(node)
     if "allOf" in node:
         merged = {}
         for part in node["allOf"]:
-            part = convert(part, res)
+            part = convert(part, res, required)
             props = {**merged.get("properties", {}), **part.get("properties", {})}
             merged.update(part)
             if props:
@@ -54,7 +55,7 @@ def convert(node, res):
         return merged
     if "oneOf" in node or "anyOf" in node:
         # Alternatives of objects: accept the union of their fields.
-        alts = [convert(a, res) for a in node.get("oneOf", node.get("anyOf"))]
+        alts = [convert(a, res, required) for a in node.get("oneOf", node.get("anyOf"))]
         if all(a.get("type") == "object" for a in alts):
             props = {}
             for a in alts:
@@ -73,12 +74,18 @@ def convert(node, res):
             prop = res(prop)
             if prop.get("readOnly"):
                 continue
-            props[name] = convert(prop, res)
+            props[name] = convert(prop, res, required)
         if props:
             out["properties"] = props
+        if required and node.get("required"):
+            out["required"] = [n for n in node["required"] if n in props]
         out["additionalProperties"] = True
     if node.get("type") == "array" and "items" in node:
-        out["items"] = convert(node["items"], res)
+        out["items"] = convert(node["items"], res, required)
+    if out.get("type") == "array" and "maximum" in out:
+        # The spec writes an array's bound as `maximum`, which JSON Schema
+        # does not apply to arrays.
+        out.setdefault("maxItems", out.pop("maximum"))
     if out.get("type") == "integer" and "maxLength" in out:
         # The 2024 spec writes digit counts of numbers as maxLength.
         del out["maxLength"]
@@ -109,7 +116,7 @@ def first_sentence(text):
 def body(spec, path, method="patch"):
     res = resolver(spec)
     schema = spec["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"]
-    out = convert(schema, res)
+    out = convert(schema, res, required=method in ("post", "put"))
     raw = res(schema)
     for name, prop in out.get("properties", {}).items():
         text = first_sentence(res(raw.get("properties", {}).get(name, {})).get("description", ""))
@@ -148,6 +155,30 @@ def main():
     # The specs give no bound; a negative duration is never meant.
     meeting["properties"]["duration"]["minimum"] = 0
     write("meeting-update.json", meeting)
+
+    created = body(load("zoom-meeting-api.openapi.yaml"), "/users/{userId}/meetings", "post")
+    add_enums(created, body(combined, "/users/{userId}/meetings", "post"))
+    created["properties"]["recurrence"]["properties"]["weekly_days"].pop("enum", None)
+    created["properties"]["duration"]["minimum"] = 0
+    write("meeting-create.json", created)
+
+    new_user = body(user_2025, "/users", "post")
+    add_enums(new_user, body(combined, "/users", "post"))
+    info = new_user["properties"]["user_info"]["properties"]
+    # The 2025 spec documents type 4 (unassigned without Meetings Basic),
+    # which the 2024-01 enum predates.
+    if 4 not in info["type"]["enum"]:
+        info["type"]["enum"].insert(2, 4)
+    info["email"]["format"] = "email"
+    write("user-create.json", new_user)
+
+    registrant = body(load("zoom-meeting-api.openapi.yaml"), "/meetings/{meetingId}/registrants", "post")
+    add_enums(registrant, body(combined, "/meetings/{meetingId}/registrants", "post"))
+    write("meeting-registrant.json", registrant)
+
+    statuses = body(load("zoom-meeting-api.openapi.yaml"), "/meetings/{meetingId}/registrants/status", "put")
+    add_enums(statuses, body(combined, "/meetings/{meetingId}/registrants/status", "put"))
+    write("registrant-status.json", statuses)
 
 
 if __name__ == "__main__":

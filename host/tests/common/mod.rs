@@ -168,6 +168,38 @@ pub fn host_options() -> soar_host::HostOptions {
     }
 }
 
+/// Exit 2, one clear line on stderr containing `needle`, nothing sent.
+pub fn assert_rejected(env: &Env, run: &Run, needle: &str) {
+    assert_eq!(run.code, 2, "{run:?}");
+    assert_eq!(run.stdout, "", "{run:?}");
+    let line = run.stderr.trim();
+    assert!(line.starts_with("error: "), "{run:?}");
+    assert_eq!(line.lines().count(), 1, "one line: {run:?}");
+    assert!(line.contains(needle), "expected `{needle}` in: {line}");
+    assert!(
+        env.sandbox.requests().is_empty(),
+        "nothing may reach Zoom: {:#?}",
+        env.sandbox.requests()
+    );
+}
+
+/// Exit 1, Zoom's refusal as the one line on stderr.
+pub fn assert_zoom_error(run: &Run, line: &str) {
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(run.stdout, "", "{run:?}");
+    assert_eq!(run.stderr.trim(), line, "{run:?}");
+}
+
+/// Every API request the sandbox received follows Zoom's own specs.
+pub fn assert_follows_zooms_specs(env: &Env) {
+    let requests = env.api_requests();
+    assert!(!requests.is_empty());
+    assert_eq!(
+        zoom_sandbox::contract::Spec::load().check_all(&requests),
+        Ok(())
+    );
+}
+
 pub fn query(r: &RecordedRequest) -> Vec<(&str, &str)> {
     r.query
         .iter()

@@ -1,6 +1,9 @@
 //! Param schemas several actions share.
 
 use serde_json::{Value, json};
+use soar_plugin_sdk::{ActionError, encode};
+
+use crate::params::Params;
 
 pub fn user_id() -> Value {
     json!({"user_id": {
@@ -16,6 +19,16 @@ pub fn meeting_id() -> Value {
         "type": "integer",
         "minimum": 1,
         "description": "The meeting ID (a number, or a numeric string)",
+    }})
+}
+
+/// A string (the host turns a number into one): a meeting ID or a UUID.
+/// Not `["integer", "string"]`, which the README's tables cannot show.
+pub fn meeting_instance() -> Value {
+    json!({"meeting_id": {
+        "type": "string",
+        "minLength": 1,
+        "description": "The meeting ID (its latest instance), or a meeting UUID (one past instance)",
     }})
 }
 
@@ -45,4 +58,45 @@ pub fn paging(max_page_size: u64) -> Value {
             "description": "Follow next_page_token until this many records are gathered or the pages end",
         },
     })
+}
+
+/// The meeting's `{meetingId}` path segment. A number is the meeting ID; any
+/// other text a meeting UUID, which Zoom wants encoded twice when it starts
+/// with `/` or holds `//`.
+pub fn meeting_segment(params: &Params) -> Result<String, ActionError> {
+    let id = params.string("meeting_id")?;
+    let id = id.trim();
+    if id.bytes().all(|b| b.is_ascii_digit()) {
+        return Ok(id.to_owned());
+    }
+    let once = encode::segment(id);
+    Ok(match id.starts_with('/') || id.contains("//") {
+        true => encode::segment(&once),
+        false => once,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(value: Value) -> Params {
+        serde_json::from_value(value).unwrap()
+    }
+
+    #[test]
+    fn a_uuid_is_encoded_twice_only_when_zoom_asks() {
+        let segment = |id: Value| meeting_segment(&params(json!({"meeting_id": id}))).unwrap();
+        assert_eq!(segment(json!(85746065432_u64)), "85746065432");
+        assert_eq!(segment(json!("85746065432")), "85746065432");
+        assert_eq!(
+            segment(json!("aDYlohsHRtCd4ii1uC2+hA==")),
+            "aDYlohsHRtCd4ii1uC2%2BhA%3D%3D"
+        );
+        assert_eq!(
+            segment(json!("/ajXp112QmuoKj4854875==")),
+            "%252FajXp112QmuoKj4854875%253D%253D"
+        );
+        assert_eq!(segment(json!("ab//cd==")), "ab%252F%252Fcd%253D%253D");
+    }
 }

@@ -1,7 +1,7 @@
 //! Meetings.
 
 use serde_json::{Value, json};
-use soar_plugin_sdk::{Action, ActionError, schema};
+use soar_plugin_sdk::{Action, ActionError, Output, schema};
 
 use super::common::{meeting_id, paging, user_id};
 use super::paging::{MAX_PAGE_SIZE, list as list_pages};
@@ -12,8 +12,8 @@ use crate::schemas;
 
 // Scopes as endpoints-summary.json lists them; its Meeting rows (Zoom's
 // 2024-03 spec) carry no granular scopes.
-const MEETING_READ: &[&str] = &["meeting:read", "meeting:read:admin"];
-const MEETING_WRITE: &[&str] = &["meeting:write", "meeting:write:admin"];
+pub const MEETING_READ: &[&str] = &["meeting:read", "meeting:read:admin"];
+pub const MEETING_WRITE: &[&str] = &["meeting:write", "meeting:write:admin"];
 
 pub fn actions() -> Vec<Action<Client>> {
     vec![
@@ -23,6 +23,21 @@ pub fn actions() -> Vec<Action<Client>> {
             .scopes(MEETING_READ)
             .params_with(list_params)
             .run(list),
+        Action::enrichment("get_meeting", "Get meeting")
+            .description(
+                "A meeting's details: topic, host, start time, join URL, settings, occurrences",
+            )
+            .operation("GET /meetings/{meetingId}")
+            .scopes(MEETING_READ)
+            .params_with(get_params)
+            .run(get),
+        Action::containment("create_meeting", "Create meeting")
+            .description("Schedule a meeting for a user; the result is Zoom's new meeting, with its join URL")
+            .operation("POST /users/{userId}/meetings")
+            .scopes(MEETING_WRITE)
+            .params_with(create_params)
+            .output(json!({"type": "object", "required": ["id", "join_url"]}))
+            .run(create),
         Action::enrichment("get_meeting_invitation", "Get meeting invitation")
             .description("The invitation text of a meeting, with its join links")
             .operation("GET /meetings/{meetingId}/invitation")
@@ -67,6 +82,24 @@ fn list_params() -> Value {
     schema::params(properties, &["user_id"])
 }
 
+fn get_params() -> Value {
+    let previous = json!({"show_previous_occurrences": {
+        "type": "boolean",
+        "description": "List the occurrences of a recurring meeting that are already past too",
+    }});
+    let properties = schema::merge([
+        meeting_id(),
+        occurrence("Only this occurrence of a recurring meeting"),
+        previous,
+    ]);
+    schema::params(properties, &["meeting_id"])
+}
+
+fn create_params() -> Value {
+    let fields = schemas::properties(schemas::meeting_create());
+    schema::params(schema::merge([user_id(), fields]), &["user_id"])
+}
+
 fn update_params() -> Value {
     let fields = schemas::properties(schemas::meeting_update());
     let properties = schema::merge([
@@ -100,6 +133,20 @@ fn list(client: &mut Client, params: Params) -> Result<Value, ActionError> {
     let path = format!("users/{}/meetings", params.segment("user_id")?);
     let query = params.query(&["type", "from", "to"])?;
     list_pages(client, &path, "meetings", query, &params, MAX_PAGE_SIZE)
+}
+
+/// Zoom's answer is the result: passed on as it came.
+fn get(client: &mut Client, params: Params) -> Result<Output, ActionError> {
+    let id = params.meeting_id()?;
+    let query = params.query(&["occurrence_id", "show_previous_occurrences"])?;
+    client.call_verbatim("GET", &format!("meetings/{id}"), &query)
+}
+
+/// Zoom's 201 answer, the meeting as created, is the result.
+fn create(client: &mut Client, params: Params) -> Result<Value, ActionError> {
+    let path = format!("users/{}/meetings", params.segment("user_id")?);
+    let body = params.body_without(&["user_id"]);
+    client.call("POST", &path, &[], Some(&Value::Object(body)))
 }
 
 fn invitation(client: &mut Client, params: Params) -> Result<Value, ActionError> {

@@ -2,9 +2,13 @@
 //! dispatch both come from [`all`].
 
 mod common;
+mod meeting_status;
 mod meetings;
 mod paging;
+mod past_meetings;
 mod recordings;
+mod registrants;
+mod user_lifecycle;
 mod users;
 
 use soar_plugin_sdk::Action;
@@ -13,7 +17,11 @@ use crate::client::Client;
 
 pub fn all() -> Vec<Action<Client>> {
     let mut actions = users::actions();
+    actions.extend(user_lifecycle::actions());
     actions.extend(meetings::actions());
+    actions.extend(meeting_status::actions());
+    actions.extend(past_meetings::actions());
+    actions.extend(registrants::actions());
     actions.extend(recordings::actions());
     actions
 }

@@ -3,8 +3,9 @@
 //! the invocation's output directory (`soar-host invoke --output DIR`).
 
 use serde_json::{Value, json};
-use soar_plugin_sdk::{Action, ActionError, Output, encode, schema};
+use soar_plugin_sdk::{Action, ActionError, Output, schema};
 
+use super::common::{meeting_instance as meeting_id, meeting_segment};
 use crate::client::Client;
 use crate::params::Params;
 
@@ -34,16 +35,6 @@ pub fn actions() -> Vec<Action<Client>> {
     ]
 }
 
-/// A string (the host turns a number into one): a meeting ID or a UUID.
-/// Not `["integer", "string"]`, which the README's tables cannot show.
-fn meeting_id() -> Value {
-    json!({"meeting_id": {
-        "type": "string",
-        "minLength": 1,
-        "description": "The meeting ID (its latest instance), or a meeting UUID (one past instance)",
-    }})
-}
-
 fn list_params() -> Value {
     let query = json!({
         "include_fields": {
@@ -70,22 +61,6 @@ fn download_params() -> Value {
         schema::merge([meeting_id(), file]),
         &["meeting_id", "file_id"],
     )
-}
-
-/// The meeting's `{meetingId}` path segment. A number is the meeting ID; any
-/// other text a meeting UUID, which Zoom wants encoded twice when it starts
-/// with `/` or holds `//`.
-fn meeting_segment(params: &Params) -> Result<String, ActionError> {
-    let id = params.string("meeting_id")?;
-    let id = id.trim();
-    if id.bytes().all(|b| b.is_ascii_digit()) {
-        return Ok(id.to_owned());
-    }
-    let once = encode::segment(id);
-    Ok(match id.starts_with('/') || id.contains("//") {
-        true => encode::segment(&once),
-        false => once,
-    })
 }
 
 /// Zoom's answer is the result: passed on as it came.
@@ -192,26 +167,6 @@ fn clean(text: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn params(value: Value) -> Params {
-        serde_json::from_value(value).unwrap()
-    }
-
-    #[test]
-    fn a_uuid_is_encoded_twice_only_when_zoom_asks() {
-        let segment = |id: Value| meeting_segment(&params(json!({"meeting_id": id}))).unwrap();
-        assert_eq!(segment(json!(85746065432_u64)), "85746065432");
-        assert_eq!(segment(json!("85746065432")), "85746065432");
-        assert_eq!(
-            segment(json!("aDYlohsHRtCd4ii1uC2+hA==")),
-            "aDYlohsHRtCd4ii1uC2%2BhA%3D%3D"
-        );
-        assert_eq!(
-            segment(json!("/ajXp112QmuoKj4854875==")),
-            "%252FajXp112QmuoKj4854875%253D%253D"
-        );
-        assert_eq!(segment(json!("ab//cd==")), "ab%252F%252Fcd%253D%253D");
-    }
 
     #[test]
     fn file_names_are_plain_and_keep_zooms_extension() {
