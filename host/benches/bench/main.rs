@@ -19,6 +19,7 @@ mod memory;
 mod native;
 mod processes;
 mod report;
+mod service;
 mod stats;
 
 use std::path::{Path, PathBuf};
@@ -173,6 +174,18 @@ fn main() {
         ));
         sandbox.clear_faults();
         report.peak_rss = memory::overall_peak();
+
+        report.service = Some(
+            service::run(
+                &sandbox,
+                &resource_path,
+                scratch.path(),
+                &subject,
+                &options,
+                UPSTREAM_DELAY,
+            )
+            .await,
+        );
     });
     drop(runtime);
 

@@ -9,7 +9,12 @@ static OVERALL_PEAK: AtomicU64 = AtomicU64::new(0);
 
 /// (VmRSS, VmHWM) in bytes.
 pub fn status() -> Option<(u64, u64)> {
-    let text = std::fs::read_to_string("/proc/self/status").ok()?;
+    status_of("self")
+}
+
+/// (VmRSS, VmHWM) of a process (`self` or a pid) in bytes.
+pub fn status_of(pid: &str) -> Option<(u64, u64)> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let field = |name: &str| -> Option<u64> {
         let line = text.lines().find(|l| l.starts_with(name))?;
         let kib: u64 = line[name.len()..]

@@ -36,6 +36,8 @@ pub struct Report {
     pub python: Option<String>,
     /// A recording downloaded through the CLI.
     pub download: Option<crate::download::Download>,
+    /// Runs through `soar-host serve`.
+    pub service: Option<crate::service::ServiceFigures>,
 }
 
 /// One goal of the issue: what it asks, what was measured, whether it holds.
@@ -85,6 +87,7 @@ impl Report {
             cold: Vec::new(),
             python: None,
             download: None,
+            service: None,
         }
     }
 
@@ -94,6 +97,7 @@ impl Report {
         self.per_action(&mut out);
         self.throughput(&mut out);
         self.memory(&mut out);
+        self.service(&mut out);
         self.cold_start(&mut out);
         self.download(&mut out);
         self.goals(&mut out);
@@ -211,6 +215,56 @@ impl Report {
             throughput_row(out, &label, t);
             out.push('\n');
         }
+    }
+
+    fn service(&self, out: &mut String) {
+        let Some(f) = &self.service else { return };
+        let _ = writeln!(
+            out,
+            "### Through the service (`soar-host serve`, a separate process)\n\n\
+             `POST /v1/resources/zoom/actions/get_user` over HTTP/1.1 from N tasks of this \
+             process (a bearer token checked, the execution recorded in SQLite, a log line \
+             per request), the sandbox answering every `GET /v2/users/...` after {} ms; \
+             beside the native function making the same calls from N tasks. CPU per run: \
+             the service process's user + system time (from /proc) ÷ runs; native: this \
+             process's ÷ calls, which includes the sandbox answering them, so the \
+             host-added figure (service − native) is a lower bound.\n",
+            f.delay.as_millis()
+        );
+        let _ = writeln!(
+            out,
+            "| concurrency | service | native | service ÷ native | service latency median / p99 | native latency median / p99 | service CPU per run | native CPU per call | host-added CPU per run |"
+        );
+        let _ = writeln!(
+            out,
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+        );
+        for r in &f.rows {
+            let _ = writeln!(
+                out,
+                "| {} | {:.0} runs/s | {:.0} calls/s | {} | {} / {} | {} / {} | {} | {} | ≥ {} |",
+                r.concurrency,
+                r.served.per_sec(),
+                r.native.per_sec(),
+                ratio(r.served.per_sec(), r.native.per_sec()),
+                time(r.served.latency.median()),
+                time(r.served.latency.p99()),
+                time(r.native.latency.median()),
+                time(r.native.latency.p99()),
+                time(r.service_cpu),
+                time(r.native_cpu),
+                time(r.service_cpu.saturating_sub(r.native_cpu)),
+            );
+        }
+        let _ = writeln!(
+            out,
+            "\nMemory: {} runs posted at once, the sandbox answering after {} ms: the \
+             service's resident memory {} before, peak {} (VmHWM of its process).\n",
+            f.in_flight,
+            f.in_flight_delay.as_millis(),
+            f.rss_before.map_or("n/a".into(), bytes),
+            f.rss_peak.map_or("n/a".into(), bytes),
+        );
     }
 
     fn memory(&self, out: &mut String) {
