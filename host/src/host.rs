@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::bindings::{ActionError, ConfigValue, ErrorKind as WitErrorKind};
-use crate::capabilities::http::{self, Downloads, HttpGrant, Progress};
+use crate::capabilities::http::{self, Downloads, HttpGrant, Pacer, Progress, UpstreamStats};
 use crate::capabilities::log::PluginLog;
 use crate::capabilities::store::Store;
 use crate::deadline::Deadline;
@@ -56,6 +56,8 @@ pub struct Host {
     client: reqwest::Client,
     /// The SHA-256 of each plugin file loaded, by what the file was then.
     file_digests: Mutex<HashMap<FileStamp, [u8; 32]>>,
+    /// Rate-limit pauses shared by the runs of each resource.
+    pacer: Arc<Pacer>,
 }
 
 /// What an invocation may do beyond HTTP calls.
@@ -100,7 +102,13 @@ impl Host {
             store: Arc::new(store),
             client: http::client(),
             file_digests: Mutex::default(),
+            pacer: Arc::default(),
         })
+    }
+
+    /// What this host's runs did upstream: retries, rate-limit waits.
+    pub fn upstream_stats(&self) -> &UpstreamStats {
+        &self.pacer.stats
     }
 
     /// Load a plugin by name or path (relative to `base_dir`).
@@ -339,7 +347,8 @@ impl Host {
                 config.egress.clone(),
                 deadline,
                 downloads,
-            ),
+            )
+            .paced(self.pacer.for_resource(&resource.id)),
             self.store.scope(&resource.id),
             PluginLog::new(plugin.manifest.name.clone(), resource.label.clone()),
         );

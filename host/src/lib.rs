@@ -22,7 +22,7 @@ pub mod resource;
 mod runtime;
 pub mod service;
 
-pub use capabilities::http::{Progress, client as http_client};
+pub use capabilities::http::{Progress, UpstreamStats, client as http_client};
 pub use capabilities::store::Store;
 pub use error::{Error, ErrorClass, ErrorKind};
 pub use host::{

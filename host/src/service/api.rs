@@ -178,7 +178,7 @@ async fn metrics(State(service): State<Arc<Service>>) -> Response {
             header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
-        service.metrics.render(),
+        service.metrics.render(service.host.upstream_stats()),
     )
         .into_response()
 }

@@ -51,7 +51,8 @@ pub struct Metrics {
     pub queued: Gauge,
     pub rejected: Family<ResourceLabels, Counter>,
     pub upstream_requests: Family<ResourceLabels, Counter>,
-    pub rate_limit_waits: Family<ResourceLabels, Counter>,
+    upstream_retries: Counter,
+    rate_limit_waits: Counter,
     pub webhooks: Family<EventLabels, Counter>,
 }
 
@@ -71,7 +72,8 @@ impl Default for Metrics {
         let queued = Gauge::default();
         let rejected = Family::default();
         let upstream_requests = Family::default();
-        let rate_limit_waits = Family::default();
+        let upstream_retries = Counter::default();
+        let rate_limit_waits = Counter::default();
         let webhooks = Family::default();
         registry.register(
             "http_requests",
@@ -114,8 +116,13 @@ impl Default for Metrics {
             upstream_requests.clone(),
         );
         registry.register(
+            "upstream_retries",
+            "Upstream requests sent again after a failure or a 429",
+            upstream_retries.clone(),
+        );
+        registry.register(
             "rate_limit_waits",
-            "Runs that waited for a resource's upstream rate limit to reset",
+            "Upstream requests held back because their resource was rate-limited",
             rate_limit_waits.clone(),
         );
         registry.register(
@@ -133,6 +140,7 @@ impl Default for Metrics {
             queued,
             rejected,
             upstream_requests,
+            upstream_retries,
             rate_limit_waits,
             webhooks,
         }
@@ -140,7 +148,15 @@ impl Default for Metrics {
 }
 
 impl Metrics {
-    pub fn render(&self) -> String {
+    /// The registry as text, the host's upstream counts brought up to date.
+    pub fn render(&self, upstream: &crate::UpstreamStats) -> String {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.upstream_retries
+            .inner()
+            .store(upstream.retries.load(Relaxed), Relaxed);
+        self.rate_limit_waits
+            .inner()
+            .store(upstream.rate_limit_waits.load(Relaxed), Relaxed);
         let mut text = String::new();
         // Writing to a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);

@@ -1,7 +1,7 @@
 //! Running actions for the service: admission (limits on runs in flight,
-//! per resource and in all, a bounded queue beyond them, `429` past it), a
-//! shared pause when a resource's upstream rate-limits it, the run itself
-//! through [`Host::invoke_with`], and its record.
+//! per resource and in all, a bounded queue beyond them, `429` past it), the
+//! run itself through [`Host::invoke_with`] (where a resource's runs also
+//! share its upstream's rate-limit pauses), and its record.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -16,7 +16,7 @@ use utoipa::ToSchema;
 use super::Service;
 use super::db::ExecutionRow;
 use super::metrics::{ActionLabels, ResourceLabels, RunLabels};
-use crate::{Error, ErrorKind, InvokeOptions, Resource};
+use crate::{Error, InvokeOptions, Resource};
 
 /// How many runs may run and wait.
 #[derive(Debug, Clone, Copy)]
@@ -40,8 +40,6 @@ pub struct Gate {
 struct ResourceGate {
     slots: Arc<Semaphore>,
     admitted: AtomicUsize,
-    /// Until when the upstream told this resource to wait (429).
-    paused_until: Mutex<Option<Instant>>,
 }
 
 /// An admitted run: counted against the limits until dropped.
@@ -68,7 +66,6 @@ impl Gate {
                 Arc::new(ResourceGate {
                     slots: Arc::new(Semaphore::new(self.limits.per_resource)),
                     admitted: AtomicUsize::new(0),
-                    paused_until: Mutex::new(None),
                 })
             }))
         };
@@ -79,54 +76,35 @@ impl Gate {
             gate: Arc::clone(self),
             resource: gate,
         };
+        // Both counted (`|`, not `||`): the ticket's drop gives both back.
         if over(&self.admitted, self.limits.max_in_flight)
             | over(&ticket.resource.admitted, self.limits.per_resource)
         {
-            // The ticket's drop gives both counts back.
-            let paused = ticket.paused_for();
-            return Err(paused.map_or(1, |d| d.as_secs().max(1)));
+            return Err(1);
         }
         Ok(ticket)
     }
 }
 
 impl Ticket {
-    /// Wait for a slot on the resource and in all, and for the resource's
-    /// rate-limit pause to end; `None` when `until` comes first.
+    /// Wait for a slot on the resource and in all; `None` when `until`
+    /// comes first.
     async fn wait_turn(
         &self,
         until: Instant,
-    ) -> Option<(OwnedSemaphorePermit, OwnedSemaphorePermit, bool)> {
-        let deadline = tokio::time::Instant::from_std(until);
+    ) -> Option<(OwnedSemaphorePermit, OwnedSemaphorePermit)> {
         let turn = async {
             let resource = Arc::clone(&self.resource.slots)
                 .acquire_owned()
                 .await
                 .ok()?;
             let global = Arc::clone(&self.gate.slots).acquire_owned().await.ok()?;
-            let mut waited = false;
-            while let Some(pause) = self.paused_for() {
-                waited = true;
-                tokio::time::sleep(pause).await;
-            }
-            Some((resource, global, waited))
+            Some((resource, global))
         };
-        tokio::time::timeout_at(deadline, turn).await.ok().flatten()
-    }
-
-    fn paused_for(&self) -> Option<Duration> {
-        let until = (*self.resource.paused_until.lock().ok()?)?;
-        let left = until.saturating_duration_since(Instant::now());
-        (!left.is_zero()).then_some(left)
-    }
-
-    fn pause(&self, for_: Duration) {
-        if let Ok(mut until) = self.resource.paused_until.lock() {
-            let new = Instant::now() + for_;
-            if until.is_none_or(|u| u < new) {
-                *until = Some(new);
-            }
-        }
+        tokio::time::timeout_at(tokio::time::Instant::from_std(until), turn)
+            .await
+            .ok()
+            .flatten()
     }
 }
 
@@ -158,7 +136,7 @@ pub async fn run(service: Arc<Service>, job: Job, ticket: Ticket) -> Result<Exec
         .wait_turn(Instant::now() + job.resource.timeout)
         .await;
     metrics.queued.dec();
-    let Some((_resource_slot, _global_slot, waited)) = turn else {
+    let Some((_resource_slot, _global_slot)) = turn else {
         let error = json!({
             "kind": "timeout",
             "class": "failed",
@@ -177,12 +155,6 @@ pub async fn run(service: Arc<Service>, job: Job, ticket: Ticket) -> Result<Exec
         )?;
         return service.db.execution(&job.id)?.ok_or_else(gone);
     };
-    if waited {
-        metrics
-            .rate_limit_waits
-            .get_or_create(&resource_label)
-            .inc();
-    }
     service.db.start_execution(&job.id)?;
     metrics.in_flight.inc();
     let started = Instant::now();
@@ -232,11 +204,6 @@ pub async fn run(service: Arc<Service>, job: Job, ticket: Ticket) -> Result<Exec
             ("succeeded", outcome, invocation.http_requests)
         }
         Err(e) => {
-            if let Error::Action { failure, .. } = &e
-                && failure.kind == ErrorKind::RateLimited
-            {
-                ticket.pause(Duration::from_secs(failure.retry_after_secs.unwrap_or(1)));
-            }
             let sent = match &e {
                 Error::Action { sent: true, .. } => 1,
                 _ => 0,
@@ -408,39 +375,5 @@ mod tests {
         let c1 = gate.admit("c").expect("room again");
         drop((a1, b1, c1));
         assert_eq!(gate.admitted.load(Ordering::Acquire), 0);
-    }
-
-    #[tokio::test]
-    async fn a_rate_limited_resource_makes_its_next_runs_wait() {
-        let gate = Gate::new(Limits {
-            max_in_flight: 4,
-            per_resource: 4,
-            queue: 0,
-        });
-        let first = gate.admit("zoom").unwrap();
-        first.pause(Duration::from_millis(300));
-        let second = gate.admit("zoom").unwrap();
-        let started = Instant::now();
-        let (_, _, waited) = second
-            .wait_turn(Instant::now() + Duration::from_secs(5))
-            .await
-            .expect("turn");
-        assert!(waited);
-        assert!(started.elapsed() >= Duration::from_millis(250));
-        // Another resource does not wait.
-        let other = gate.admit("other").unwrap();
-        let (_, _, waited) = other
-            .wait_turn(Instant::now() + Duration::from_secs(5))
-            .await
-            .unwrap();
-        assert!(!waited);
-        // A pause past the deadline: no turn.
-        first.pause(Duration::from_secs(10));
-        assert!(
-            second
-                .wait_turn(Instant::now() + Duration::from_millis(50))
-                .await
-                .is_none()
-        );
     }
 }

@@ -288,67 +288,6 @@ async fn bad_params_are_refused_with_their_path_and_nothing_runs() {
 }
 
 #[tokio::test]
-async fn past_its_limits_the_service_answers_429_and_keeps_serving() {
-    let s = Served::start(&[
-        "--max-in-flight",
-        "1",
-        "--max-per-resource",
-        "1",
-        "--queue",
-        "1",
-    ]);
-    let token = s.token("t", &[]);
-    s.env.sandbox.inject(
-        Fault::Delay(Duration::from_millis(1500)),
-        Match::method_path("GET", "/v2/users/"),
-        2,
-    );
-    let start = || {
-        s.request(
-            Method::POST,
-            "/v1/resources/zoom/actions/get_user",
-            Some(&token),
-            &[("Prefer", "respond-async")],
-            Some(json!({"user_id": "me"}).to_string()),
-        )
-    };
-    let running = start().await;
-    let queued = start().await;
-    assert_eq!((running.status, queued.status), (202, 202));
-    let refused = start().await;
-    assert_eq!(refused.status, 429, "{refused:?}");
-    assert_eq!(refused.body["type"], "urn:soar-host:problem:overloaded");
-    let retry: u64 = refused.header("retry-after").unwrap().parse().unwrap();
-    assert!(retry >= 1);
-    // Still serving meanwhile.
-    let health = s.request(Method::GET, "/v1/health", None, &[], None).await;
-    assert_eq!(health.status, 200);
-    for id in [&running.body["id"], &queued.body["id"]] {
-        let done = s
-            .until(id.as_str().unwrap(), &token, |e| {
-                e["finished_at"].is_string()
-            })
-            .await;
-        assert_eq!(done["status"], "succeeded", "{done:#}");
-    }
-    let metrics = s
-        .request(Method::GET, "/metrics", None, &[], None)
-        .await
-        .body;
-    let metrics = metrics.as_str().unwrap();
-    assert!(
-        metrics.contains("soar_runs_rejected_total{resource=\"zoom\"} 1"),
-        "{metrics}"
-    );
-    assert!(
-        metrics.contains(
-            "soar_action_runs_total{plugin=\"zoom\",action=\"get_user\",outcome=\"succeeded\"} 2"
-        ),
-        "{metrics}"
-    );
-}
-
-#[tokio::test]
 async fn no_secret_in_resources_answers_or_logs() {
     let s = Served::start(&[]);
     // A resource holding its client secret literally (discouraged, allowed).

@@ -7,6 +7,7 @@ mod common;
 
 mod api;
 mod lifecycle;
+mod limits;
 mod webhooks;
 
 use std::io::{BufRead, BufReader};

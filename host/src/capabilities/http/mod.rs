@@ -15,8 +15,11 @@ use crate::deadline::Deadline;
 use crate::egress::Policy;
 
 mod download;
+mod pacing;
 mod resolve;
 pub mod retry;
+
+pub use pacing::{Pacer, ResourcePacer, UpstreamStats};
 
 /// Bodies larger than these are refused, so a plugin or an upstream cannot
 /// exhaust the host's memory.
@@ -51,6 +54,8 @@ pub struct HttpGrant {
     pub last_retry_after: Option<u64>,
     /// What the plugin was last waiting for, for timeout messages.
     pub waiting_on: Option<String>,
+    /// The resource's share of the host's rate-limit pauses.
+    pacer: Option<ResourcePacer>,
 }
 
 impl HttpGrant {
@@ -69,7 +74,15 @@ impl HttpGrant {
             sent: 0,
             last_retry_after: None,
             waiting_on: None,
+            pacer: None,
         }
+    }
+
+    /// Wait when the upstream rate-limited another run of the resource, and
+    /// tell the others when it rate-limits this one.
+    pub fn paced(mut self, pacer: ResourcePacer) -> Self {
+        self.pacer = Some(pacer);
+        self
     }
 
     /// Refuse what the policy does not allow; return the URL and its host.
@@ -125,6 +138,16 @@ impl HttpGrant {
                     "the action's deadline passed before {what}"
                 )));
             }
+            if let Some(pacer) = &self.pacer
+                && let Some(wait) = pacer.paused_for()
+                && self.deadline.fits(wait)
+            {
+                // Sending now would only be refused again.
+                pacer.count_wait();
+                tracing::info!(target: "http", "{what}: the upstream rate-limited this resource; waiting {} ms", wait.as_millis());
+                tokio::time::sleep(wait).await;
+            }
+            let remaining = self.deadline.remaining();
             let mut builder = self
                 .client
                 .request(method.clone(), url.clone())
@@ -157,9 +180,18 @@ impl HttpGrant {
                 && response.status == 429
             {
                 self.last_retry_after = retry::retry_after_secs(&response.headers);
+                if let (Some(pacer), Some(after)) = (
+                    &self.pacer,
+                    retry::retry_after(&response.headers, std::time::SystemTime::now()),
+                ) {
+                    pacer.pause(after);
+                }
             }
             match wait {
                 Some(wait) => {
+                    if let Some(pacer) = &self.pacer {
+                        pacer.count_retry();
+                    }
                     tracing::info!(
                         target: "http",
                         "{what}: {}; retrying in {} ms",
