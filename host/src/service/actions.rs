@@ -146,9 +146,11 @@ pub async fn run_action(
         drop(ticket);
         return replay(*first, &row);
     }
-    tracing::info!(execution = %row.id, resource = %name, action = %action, "run accepted");
+    tracing::debug!(execution = %row.id, resource = %name, action = %action, "run accepted");
+    let id = row.id.clone();
+    let queued = prefers_async(&headers).then(|| Execution::from(row.clone()));
     let job = Job {
-        id: row.id.clone(),
+        row,
         resource_name: name,
         resource,
         plugin: manifest.name.clone(),
@@ -158,10 +160,9 @@ pub async fn run_action(
     let run = service
         .tracker
         .spawn(runs::run(Arc::clone(&service), job, ticket).in_current_span());
-    let location = format!("/v1/executions/{}", row.id);
-    if prefers_async(&headers) {
-        let queued = service.db.execution(&row.id)?.unwrap_or(row);
-        let mut response = (StatusCode::ACCEPTED, Json(Execution::from(queued))).into_response();
+    if let Some(queued) = queued {
+        let location = format!("/v1/executions/{id}");
+        let mut response = (StatusCode::ACCEPTED, Json(queued)).into_response();
         let headers = response.headers_mut();
         if let Ok(location) = HeaderValue::from_str(&location) {
             headers.insert(header::LOCATION, location);

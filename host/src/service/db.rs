@@ -268,23 +268,38 @@ impl Db {
         })
     }
 
-    pub fn start_execution(&self, id: &str) -> Result<()> {
+    /// The run started (`running`).
+    pub fn start_execution(&self, row: &mut ExecutionRow) -> Result<()> {
+        row.status = "running".into();
+        row.started_ms = Some(now_ms());
         self.with(|c| {
             c.prepare_cached(
                 "UPDATE executions SET status = 'running', started_ms = ?2 WHERE id = ?1",
             )?
-            .execute(params![id, now_ms()])
+            .execute(params![row.id, row.started_ms])
             .map(drop)
         })
     }
 
-    pub fn finish_execution(&self, id: &str, status: &str, outcome: &Value) -> Result<()> {
+    /// The run ended with `status` and `outcome`.
+    pub fn finish_execution(
+        &self,
+        row: &mut ExecutionRow,
+        status: &str,
+        outcome: Value,
+    ) -> Result<()> {
+        let now = now_ms();
+        row.status = status.into();
+        row.finished_ms = Some(now);
+        row.started_ms.get_or_insert(now);
+        let text = outcome.to_string();
+        row.outcome = Some(outcome);
         self.with(|c| {
             c.prepare_cached(
                 "UPDATE executions SET status = ?2, finished_ms = ?3, outcome = ?4,
-                     started_ms = COALESCE(started_ms, ?3) WHERE id = ?1",
+                     started_ms = ?5 WHERE id = ?1",
             )?
-            .execute(params![id, status, now_ms(), outcome.to_string()])
+            .execute(params![row.id, row.status, now, text, row.started_ms])
             .map(drop)
         })
     }
@@ -533,9 +548,13 @@ mod tests {
         for id in ["a", "b", "c"] {
             db.insert_execution(&execution(id, None)).unwrap();
         }
-        db.start_execution("b").unwrap();
-        db.finish_execution("c", "succeeded", &serde_json::json!({"data": 1}))
-            .unwrap();
+        db.start_execution(&mut execution("b", None)).unwrap();
+        db.finish_execution(
+            &mut execution("c", None),
+            "succeeded",
+            serde_json::json!({"data": 1}),
+        )
+        .unwrap();
         assert_eq!(db.interrupt_unfinished("restarted").unwrap(), 2);
         let status = |id| db.execution(id).unwrap().unwrap().status;
         assert_eq!(

@@ -117,7 +117,7 @@ impl Drop for Ticket {
 
 /// One run to make, its record already written (queued).
 pub struct Job {
-    pub id: String,
+    pub row: ExecutionRow,
     pub resource_name: String,
     pub resource: Arc<Resource>,
     pub plugin: String,
@@ -126,7 +126,11 @@ pub struct Job {
 }
 
 /// Run `job` to its end and record how it ended.
-pub async fn run(service: Arc<Service>, job: Job, ticket: Ticket) -> Result<ExecutionRow, String> {
+pub async fn run(
+    service: Arc<Service>,
+    mut job: Job,
+    ticket: Ticket,
+) -> Result<ExecutionRow, String> {
     let metrics = &service.metrics;
     let resource_label = ResourceLabels {
         resource: job.resource_name.clone(),
@@ -149,13 +153,13 @@ pub async fn run(service: Arc<Service>, job: Job, ticket: Ticket) -> Result<Exec
         });
         finish(
             &service,
-            &job,
+            &mut job,
             "failed",
             json!({ "error": error, "http_requests": 0 }),
         )?;
-        return service.db.execution(&job.id)?.ok_or_else(gone);
+        return Ok(job.row);
     };
-    service.db.start_execution(&job.id)?;
+    service.db.start_execution(&mut job.row)?;
     metrics.in_flight.inc();
     let started = Instant::now();
     let options = InvokeOptions {
@@ -227,24 +231,20 @@ pub async fn run(service: Arc<Service>, job: Job, ticket: Ticket) -> Result<Exec
                 .to_owned(),
         })
         .inc();
-    finish(&service, &job, status, outcome)?;
+    finish(&service, &mut job, status, outcome)?;
     drop(ticket);
-    service.db.execution(&job.id)?.ok_or_else(gone)
+    Ok(job.row)
 }
 
-fn finish(service: &Service, job: &Job, status: &str, outcome: Value) -> Result<(), String> {
+fn finish(service: &Service, job: &mut Job, status: &str, outcome: Value) -> Result<(), String> {
     tracing::info!(
-        execution = %job.id,
+        execution = %job.row.id,
         resource = %job.resource_name,
         action = %job.action,
         status,
         "run finished"
     );
-    service.db.finish_execution(&job.id, status, &outcome)
-}
-
-fn gone() -> String {
-    "an execution vanished from the database while it ran".into()
+    service.db.finish_execution(&mut job.row, status, outcome)
 }
 
 /// An execution as the API answers it: what ran, for whom, how it ended.

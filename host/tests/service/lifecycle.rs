@@ -173,3 +173,39 @@ async fn a_public_address_needs_tls_or_an_explicit_plaintext_flag() {
         "{stderr}"
     );
 }
+
+#[tokio::test]
+async fn with_a_certificate_it_serves_https_only() {
+    let tls = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/tls");
+    let cert = tls.join("cert.pem");
+    let key = tls.join("key.pem");
+    let s = Served::start(&[
+        "--tls-cert",
+        cert.to_str().unwrap(),
+        "--tls-key",
+        key.to_str().unwrap(),
+    ]);
+    assert!(s.url.starts_with("https://127.0.0.1:"), "{}", s.url);
+    let trusting = reqwest::Client::builder()
+        .add_root_certificate(
+            reqwest::Certificate::from_pem(&std::fs::read(&cert).unwrap()).unwrap(),
+        )
+        .build()
+        .unwrap();
+    let token = s.token("t", &[]);
+    let run = trusting
+        .post(format!("{}/v1/resources/zoom/actions/get_user", s.url))
+        .bearer_auth(&token)
+        .body(r#"{"user_id": "me"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(run.status(), 200);
+    let body: serde_json::Value = serde_json::from_str(&run.text().await.unwrap()).unwrap();
+    assert_eq!(body["status"], "succeeded", "{body}");
+    // Plain HTTP on the same port gets no answer.
+    let plain = s.url.replace("https://", "http://");
+    assert!(reqwest::get(format!("{plain}/v1/health")).await.is_err());
+    // A client that does not trust the certificate is refused.
+    assert!(reqwest::get(format!("{}/v1/health", s.url)).await.is_err());
+}
