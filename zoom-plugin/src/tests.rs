@@ -42,7 +42,14 @@ fn the_actions_are_declared_with_operation_and_scopes() {
             "update_meeting_registrant_status",
             "delete_meeting_registrant",
             "list_recordings",
+            "get_meeting_recordings",
             "download_recording",
+            "delete_meeting_recordings",
+            "delete_recording_file",
+            "recover_meeting_recordings",
+            "recover_recording_file",
+            "get_recording_settings",
+            "update_recording_settings",
         ]
     );
     for action in &manifest.actions {
@@ -118,6 +125,17 @@ fn schemas_have_real_nesting_and_bounds() {
         schema("list_meetings")["properties"]["page_size"]["maximum"],
         300
     );
+    let recordings = schema("list_recordings");
+    assert_eq!(recordings["properties"]["from"]["format"], "date");
+    assert_eq!(recordings["required"], serde_json::json!(["user_id"]));
+    let delete = schema("delete_recording_file");
+    assert_eq!(
+        delete["properties"]["action"]["enum"],
+        serde_json::json!(["trash", "delete"])
+    );
+    let sharing = schema("update_recording_settings");
+    assert_eq!(sharing["properties"]["password"]["minLength"], 8);
+    assert_eq!(sharing["additionalProperties"], false);
     let user = schema("update_user");
     assert_eq!(
         user["properties"]["phone_numbers"]["items"]["properties"]["number"]["type"],

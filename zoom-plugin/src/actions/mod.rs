@@ -2,10 +2,13 @@
 //! dispatch both come from [`all`].
 
 mod common;
+mod dates;
 mod meeting_status;
 mod meetings;
 mod paging;
 mod past_meetings;
+mod recording_changes;
+mod recording_download;
 mod recordings;
 mod registrants;
 mod user_lifecycle;
@@ -23,5 +26,6 @@ pub fn all() -> Vec<Action<Client>> {
     actions.extend(past_meetings::actions());
     actions.extend(registrants::actions());
     actions.extend(recordings::actions());
+    actions.extend(recording_changes::actions());
     actions
 }
