@@ -441,7 +441,10 @@ fn the_test_call_says_which_actions_will_work_and_why_not() {
             "recover_meeting_recordings",
             "recover_recording_file",
             "get_recording_settings",
-            "update_recording_settings"
+            "update_recording_settings",
+            "list_signin_activities",
+            "list_operation_logs",
+            "list_meeting_participants_report"
         ]
     );
     let why = readiness
@@ -456,7 +459,7 @@ fn the_test_call_says_which_actions_will_work_and_why_not() {
         "{why}"
     );
     let run = env.cli(&["test", resource]);
-    assert!(run.stdout.contains("actions: 8 of 32 ready"), "{run:?}");
+    assert!(run.stdout.contains("actions: 8 of 35 ready"), "{run:?}");
     assert!(
         run.stdout.contains("✗ update_user: missing scope"),
         "{run:?}"

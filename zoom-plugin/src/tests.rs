@@ -50,6 +50,9 @@ fn the_actions_are_declared_with_operation_and_scopes() {
             "recover_recording_file",
             "get_recording_settings",
             "update_recording_settings",
+            "list_signin_activities",
+            "list_operation_logs",
+            "list_meeting_participants_report",
         ]
     );
     for action in &manifest.actions {
@@ -136,6 +139,9 @@ fn schemas_have_real_nesting_and_bounds() {
     let sharing = schema("update_recording_settings");
     assert_eq!(sharing["properties"]["password"]["minLength"], 8);
     assert_eq!(sharing["additionalProperties"], false);
+    let logs = schema("list_operation_logs");
+    assert_eq!(logs["required"], serde_json::json!(["from", "to"]));
+    assert_eq!(logs["properties"]["to"]["format"], "date");
     let user = schema("update_user");
     assert_eq!(
         user["properties"]["phone_numbers"]["items"]["properties"]["number"]["type"],

@@ -11,6 +11,7 @@ mod recording_changes;
 mod recording_download;
 mod recordings;
 mod registrants;
+mod reports;
 mod user_lifecycle;
 mod users;
 
@@ -27,5 +28,6 @@ pub fn all() -> Vec<Action<Client>> {
     actions.extend(registrants::actions());
     actions.extend(recordings::actions());
     actions.extend(recording_changes::actions());
+    actions.extend(reports::actions());
     actions
 }
