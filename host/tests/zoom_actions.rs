@@ -459,7 +459,7 @@ fn the_test_call_says_which_actions_will_work_and_why_not() {
         "{why}"
     );
     let run = env.cli(&["test", resource]);
-    assert!(run.stdout.contains("actions: 8 of 35 ready"), "{run:?}");
+    assert!(run.stdout.contains("actions: 9 of 36 ready"), "{run:?}");
     assert!(
         run.stdout.contains("✗ update_user: missing scope"),
         "{run:?}"

@@ -1,6 +1,7 @@
 //! The actions, one table of declarations per family. The manifest and the
 //! dispatch both come from [`all`].
 
+mod call_api;
 mod common;
 mod dates;
 mod meeting_status;
@@ -29,5 +30,6 @@ pub fn all() -> Vec<Action<Client>> {
     actions.extend(recordings::actions());
     actions.extend(recording_changes::actions());
     actions.extend(reports::actions());
+    actions.extend(call_api::actions());
     actions
 }
