@@ -292,10 +292,13 @@ fn an_unknown_file_is_not_found_and_names_the_files_there_are() {
 }
 
 #[test]
-fn list_recordings_takes_a_meeting_id_or_its_uuid() {
+fn get_meeting_recordings_takes_a_meeting_id_or_its_uuid() {
     let setup = Setup::new();
     let file = setup.recording(MIB);
-    let run = setup.invoke("list_recordings", json!({"meeting_id": file.meeting_id}));
+    let run = setup.invoke(
+        "get_meeting_recordings",
+        json!({"meeting_id": file.meeting_id}),
+    );
     assert_eq!(run.code, 0, "{run:?}");
     let listing = run.json();
     assert_eq!(listing["id"], file.meeting_id);
@@ -304,7 +307,7 @@ fn list_recordings_takes_a_meeting_id_or_its_uuid() {
     // A UUID (Base64: `+`, `/`, `=`) is one path segment, encoded.
     let uuid = listing["uuid"].as_str().unwrap().to_owned();
     let run = setup.invoke(
-        "list_recordings",
+        "get_meeting_recordings",
         json!({"meeting_id": uuid, "include_fields": "download_access_token"}),
     );
     assert_eq!(run.code, 0, "{run:?}");

@@ -5,21 +5,11 @@
 mod common;
 
 use common::Env;
-use common::signing::{hmac_hex, now_secs, zoom_headers};
+use common::signing::{hmac_hex, now_secs, zoom_request as signed};
 use serde_json::{Value, json};
-use soar_host::{Host, Resource, WebhookAnswer, WebhookRequest};
+use soar_host::{Host, Resource, WebhookAnswer};
 
 const SECRET_TOKEN: &str = "zoom-webhook-secret-token";
-
-/// A request as Zoom sends it: `x-zm-signature` over `v0:{ts}:{body}`.
-fn signed(body: &Value, timestamp: u64, key: &str) -> WebhookRequest {
-    let body = body.to_string().into_bytes();
-    WebhookRequest {
-        method: "POST".into(),
-        headers: zoom_headers(&body, timestamp, key),
-        body,
-    }
-}
 
 struct Setup {
     _env: Env,

@@ -65,7 +65,12 @@ fn test_call_json_output() {
     );
     // The token, the API call, and the token kept for the actions that follow.
     assert_eq!(out["checks"].as_array().unwrap().len(), 3);
-    assert_eq!(out["readiness"].as_array().unwrap().len(), 25);
+    // One line per action of the manifest, and all ready with the sandbox's default scopes.
+    let manifest = env.cli(&["actions", "zoom", "--json"]).json();
+    assert_eq!(
+        out["readiness"].as_array().unwrap().len(),
+        manifest["actions"].as_array().unwrap().len()
+    );
     assert!(
         out["readiness"]
             .as_array()
@@ -429,7 +434,17 @@ fn the_test_call_says_which_actions_will_work_and_why_not() {
             "update_meeting_registrant_status",
             "delete_meeting_registrant",
             "list_recordings",
-            "download_recording"
+            "get_meeting_recordings",
+            "download_recording",
+            "delete_meeting_recordings",
+            "delete_recording_file",
+            "recover_meeting_recordings",
+            "recover_recording_file",
+            "get_recording_settings",
+            "update_recording_settings",
+            "list_signin_activities",
+            "list_operation_logs",
+            "list_meeting_participants_report"
         ]
     );
     let why = readiness
@@ -444,7 +459,7 @@ fn the_test_call_says_which_actions_will_work_and_why_not() {
         "{why}"
     );
     let run = env.cli(&["test", resource]);
-    assert!(run.stdout.contains("actions: 8 of 25 ready"), "{run:?}");
+    assert!(run.stdout.contains("actions: 9 of 36 ready"), "{run:?}");
     assert!(
         run.stdout.contains("✗ update_user: missing scope"),
         "{run:?}"

@@ -26,6 +26,11 @@ impl Client {
         }
     }
 
+    /// The methods the resource lets `call_api` send.
+    pub fn call_api_methods(&self) -> &[String] {
+        &self.config.call_api_methods
+    }
+
     /// The store key of this client's token.
     pub fn token_key(&self) -> &str {
         &self.key
@@ -109,11 +114,23 @@ impl Client {
         query: &[(String, String)],
         body: Option<&Value>,
     ) -> Result<Value, ActionError> {
+        Ok(self.call_with_status(method, path, query, body)?.1)
+    }
+
+    /// [`Client::call`] with the answer's HTTP status (Zoom's 201 and 204 say something).
+    pub fn call_with_status(
+        &mut self,
+        method: &str,
+        path: &str,
+        query: &[(String, String)],
+        body: Option<&Value>,
+    ) -> Result<(u16, Value), ActionError> {
         let response = self.exchange(method, path, query, body)?;
         if response.body.is_empty() {
-            return Ok(Value::Null);
+            return Ok((response.status, Value::Null));
         }
-        serde_json::from_slice(&response.body).map_err(|_| not_json(method, path))
+        let parsed = serde_json::from_slice(&response.body).map_err(|_| not_json(method, path))?;
+        Ok((response.status, parsed))
     }
 
     /// [`Client::call`] for an action whose result is Zoom's answer as it

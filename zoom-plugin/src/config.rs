@@ -32,8 +32,16 @@ pub fn fields() -> Vec<Field> {
         )
         .secret()
         .optional(),
+        Field::string(
+            "call_api_methods",
+            "HTTP methods call_api may use, comma-separated (GET, POST, PUT, PATCH, DELETE); only GET unless widened",
+        )
+        .default(json!("GET")),
     ]
 }
+
+/// The methods `call_api` may send.
+pub const METHODS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
 
 /// What the API client needs.
 pub struct ZoomConfig {
@@ -44,6 +52,8 @@ pub struct ZoomConfig {
     pub client_id: String,
     pub client_secret: String,
     pub account_id: String,
+    /// Upper-case, each one of [`METHODS`].
+    pub call_api_methods: Vec<String>,
 }
 
 impl ZoomConfig {
@@ -54,6 +64,27 @@ impl ZoomConfig {
             client_id: config.string("client_id")?,
             client_secret: config.string("client_secret")?,
             account_id: config.string("account_id")?,
+            call_api_methods: methods(config.opt_string("call_api_methods")?.as_deref())?,
         })
     }
+}
+
+/// `call_api_methods` as a list; GET when absent.
+fn methods(text: Option<&str>) -> Result<Vec<String>, ActionError> {
+    let mut methods = Vec::new();
+    for method in text
+        .unwrap_or("GET")
+        .split([',', ' '])
+        .filter(|m| !m.is_empty())
+    {
+        let method = method.to_ascii_uppercase();
+        if !METHODS.contains(&method.as_str()) {
+            return Err(ActionError::config(format!(
+                "config field `call_api_methods`: `{method}` is not one of {}",
+                METHODS.join(", ")
+            )));
+        }
+        methods.push(method);
+    }
+    Ok(methods)
 }

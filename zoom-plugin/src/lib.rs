@@ -9,6 +9,7 @@ mod client;
 mod config;
 mod connectivity;
 mod errors;
+mod operations;
 mod params;
 mod schemas;
 mod token;

@@ -44,6 +44,11 @@ pub fn registrant_status() -> Value {
     parse(include_str!("../schemas/registrant-status.json"))
 }
 
+/// The body of `PATCH /meetings/{meetingId}/recordings/settings`.
+pub fn recording_settings() -> Value {
+    parse(include_str!("../schemas/recording-settings.json"))
+}
+
 /// The required fields of a body schema.
 pub fn required(body: &Value) -> Vec<&str> {
     body.get("required")
@@ -99,5 +104,10 @@ mod tests {
         let statuses = registrant_status();
         assert_eq!(required(&statuses), ["action"]);
         assert_eq!(statuses["properties"]["registrants"]["maxItems"], 30);
+        let sharing = &recording_settings()["properties"]["share_recording"];
+        assert_eq!(
+            sharing["enum"],
+            serde_json::json!(["publicly", "internally", "none"])
+        );
     }
 }

@@ -180,6 +180,10 @@ def main():
     add_enums(statuses, body(combined, "/meetings/{meetingId}/registrants/status", "put"))
     write("registrant-status.json", statuses)
 
+    recording = body(load("zoom-meeting-api.openapi.yaml"), "/meetings/{meetingId}/recordings/settings")
+    add_enums(recording, body(combined, "/meetings/{meetingId}/recordings/settings"))
+    write("recording-settings.json", recording)
+
 
 if __name__ == "__main__":
     main()

@@ -96,6 +96,21 @@ pub fn render(m: &Manifest) -> String {
 }
 
 /// The action reference as Markdown: a table of actions, then each one's params.
+/// The fields an output schema promises (its `required`), as `name`s.
+fn output_fields(schema: Option<&serde_json::Value>) -> Vec<String> {
+    schema
+        .and_then(|s| s.get("required"))
+        .and_then(serde_json::Value::as_array)
+        .map(|names| {
+            names
+                .iter()
+                .filter_map(serde_json::Value::as_str)
+                .map(|n| format!("`{n}`"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 pub fn markdown(m: &Manifest) -> String {
     use std::fmt::Write;
     let mut out = String::new();
@@ -115,6 +130,14 @@ pub fn markdown(m: &Manifest) -> String {
     }
     for a in &m.actions {
         let _ = writeln!(out, "\n#### {}\n\n{}.\n", a.name, a.description);
+        // What a playbook may rely on: repeating it, and the result's fields.
+        let repeat = if a.idempotent { "yes" } else { "no" };
+        let _ = write!(out, "Idempotent: {repeat}.");
+        let fields = output_fields(a.output_schema.as_ref());
+        if !fields.is_empty() {
+            let _ = write!(out, " Output: {}.", fields.join(", "));
+        }
+        let _ = writeln!(out, "\n");
         let _ = writeln!(out, "| param | type | required | notes |");
         let _ = writeln!(out, "| --- | --- | --- | --- |");
         for p in a.params() {

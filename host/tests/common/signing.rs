@@ -35,3 +35,18 @@ pub fn zoom_headers(body: &[u8], timestamp: u64, key: &str) -> Vec<(String, Stri
         ),
     ]
 }
+
+/// A webhook request as Zoom sends it: `body` (compact JSON) posted with its
+/// signature by `key` at `timestamp`.
+pub fn zoom_request(
+    body: &serde_json::Value,
+    timestamp: u64,
+    key: &str,
+) -> soar_host::WebhookRequest {
+    let body = body.to_string().into_bytes();
+    soar_host::WebhookRequest {
+        method: "POST".into(),
+        headers: zoom_headers(&body, timestamp, key),
+        body,
+    }
+}

@@ -60,6 +60,14 @@ pub fn paging(max_page_size: u64) -> Value {
     })
 }
 
+/// The `meeting_id` param as a result shows it: a meeting ID as a number,
+/// a UUID as text.
+pub fn meeting_key(params: &Params) -> Result<Value, ActionError> {
+    let id = params.string("meeting_id")?;
+    let id = id.trim();
+    Ok(id.parse::<u64>().map_or_else(|_| json!(id), |n| json!(n)))
+}
+
 /// The meeting's `{meetingId}` path segment. A number is the meeting ID; any
 /// other text a meeting UUID, which Zoom wants encoded twice when it starts
 /// with `/` or holds `//`.

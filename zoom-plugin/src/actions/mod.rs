@@ -1,13 +1,18 @@
 //! The actions, one table of declarations per family. The manifest and the
 //! dispatch both come from [`all`].
 
+mod call_api;
 mod common;
+mod dates;
 mod meeting_status;
 mod meetings;
 mod paging;
 mod past_meetings;
+mod recording_changes;
+mod recording_download;
 mod recordings;
 mod registrants;
+mod reports;
 mod user_lifecycle;
 mod users;
 
@@ -23,5 +28,8 @@ pub fn all() -> Vec<Action<Client>> {
     actions.extend(past_meetings::actions());
     actions.extend(registrants::actions());
     actions.extend(recordings::actions());
+    actions.extend(recording_changes::actions());
+    actions.extend(reports::actions());
+    actions.extend(call_api::actions());
     actions
 }

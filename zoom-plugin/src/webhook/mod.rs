@@ -93,7 +93,9 @@ fn validate_url(secret: &str, body: &Value) -> WebhookOutcome {
 }
 
 /// Zoom's tracking id when it sends one; else one built from the event, its
-/// time and its object, so a redelivery gets the same id.
+/// time and its object (and the participant, for a participant's event: two
+/// people joining in the same millisecond are two events), so a redelivery
+/// gets the same id.
 fn delivery_id(request: &WebhookRequest, body: &Value, name: &str, time_ms: u64) -> String {
     if let Some(id) = request
         .header("x-zm-trackingid")
@@ -102,14 +104,25 @@ fn delivery_id(request: &WebhookRequest, body: &Value, name: &str, time_ms: u64)
         return id.to_owned();
     }
     let object = body.pointer("/payload/object");
-    let object_id = object
-        .and_then(|o| o.get("uuid").or_else(|| o.get("id")))
-        .map(|v| match v {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        });
-    match object_id {
-        Some(object_id) if time_ms > 0 => format!("{name}:{object_id}:{time_ms}"),
+    let object_id = object.and_then(|o| o.get("uuid").or_else(|| o.get("id")));
+    let participant = object.and_then(|o| o.get("participant")).and_then(|p| {
+        ["participant_uuid", "user_id", "id"]
+            .iter()
+            .find_map(|k| p.get(*k).filter(|v| !text(v).is_empty()))
+    });
+    match (object_id, participant) {
+        (Some(object), Some(who)) if time_ms > 0 => {
+            format!("{name}:{}:{}:{time_ms}", text(object), text(who))
+        }
+        (Some(object), None) if time_ms > 0 => format!("{name}:{}:{time_ms}", text(object)),
         _ => String::new(),
+    }
+}
+
+/// A JSON id as text: a string as it is, a number written out.
+fn text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
     }
 }

@@ -153,3 +153,30 @@ fn bad_deliveries_are_rejected_with_the_reason() {
         rejection(receive(Some(SECRET), &signed(undeclared, TIMESTAMP), NOW)).contains("declares")
     );
 }
+
+#[test]
+fn a_participants_event_is_told_apart_by_the_participant() {
+    let body = r#"{"event":"meeting.participant_joined","event_ts":1626230691572,"payload":{"account_id":"a","object":{"uuid":"M==","host_id":"h","type":2,"duration":60,"participant":{"user_id":"16778240","user_name":"Jill","participant_uuid":"P1","join_time":"2021-07-13T21:44:51Z","email":"jchill@example.com"}}}}"#;
+    match receive(Some(SECRET), &signed(body, TIMESTAMP), NOW) {
+        WebhookOutcome::Event(e) => {
+            assert_eq!(e.id, "meeting.participant_joined:M==:P1:1626230691572")
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn the_events_a_playbook_starts_from_are_declared() {
+    for name in [
+        "meeting.started",
+        "meeting.ended",
+        "meeting.participant_joined",
+        "user.signed_in",
+        "user.signed_out",
+        "user.created",
+        "user.deactivated",
+        "recording.completed",
+    ] {
+        assert!(events::is_declared(name), "{name}");
+    }
+}
