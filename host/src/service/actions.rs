@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -58,8 +59,9 @@ pub async fn run_action(
     caller: Caller,
     Path((name, action)): Path<(String, String)>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Problem> {
+    let body = body.map_err(Problem::body)?;
     let resource = caller.resource(&service, &name)?;
     let given: Value = if body.iter().all(u8::is_ascii_whitespace) {
         Value::Object(Default::default())
@@ -142,7 +144,7 @@ pub async fn run_action(
         finished_ms: None,
         outcome: None,
     };
-    if let Inserted::Existing(first) = service.db.insert_execution(&row)? {
+    if let Inserted::Existing(first) = service.db.insert_execution(&row).await? {
         drop(ticket);
         return replay(*first, &row);
     }

@@ -6,7 +6,7 @@
 //! Migrations are numbered by SQLite's `user_version`.
 
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rusqlite::{Connection, OptionalExtension, params};
@@ -55,8 +55,23 @@ const MIGRATIONS: &[&str] = &[
 ];
 
 pub struct Db {
-    conn: Mutex<Connection>,
+    /// Writes outside the hot path (tokens, events, start-up) and the
+    /// batches' writer thread.
+    conn: Arc<Mutex<Connection>>,
+    /// Reads, on a connection of their own: in WAL mode a reader never
+    /// waits for a writer.
+    reader: Mutex<Connection>,
+    /// The executions' writes, committed in batches by one thread: under
+    /// load, one commit (one WAL append and lock round) for many runs.
+    batch: std::sync::mpsc::Sender<Op>,
 }
+
+/// A write in a batch: runs its statement, and returns what tells its
+/// caller the outcome once the batch's commit is known.
+type Op = Box<dyn FnOnce(&Connection) -> Deliver + Send>;
+type Deliver = Box<dyn FnOnce(&Result<()>) + Send>;
+/// The most writes one batch commits.
+const MAX_BATCH: usize = 256;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenRow {
@@ -141,15 +156,44 @@ fn err(e: rusqlite::Error) -> String {
 impl Db {
     pub fn open(dir: &Path) -> Result<Self> {
         let (conn, path) = crate::private_dir::open_sqlite(dir, "service.sqlite3")?;
-        Self::init(conn).map_err(|e| format!("{}: {e}", path.display()))
+        let within = |e: String| format!("{}: {e}", path.display());
+        Self::migrate(&conn).map_err(within)?;
+        let reader = Connection::open(&path).map_err(|e| within(err(e)))?;
+        Self::start(conn, reader).map_err(within)
     }
 
+    /// A database in memory, private to this value (tests).
     #[cfg(test)]
     pub fn in_memory() -> Self {
-        Self::init(Connection::open_in_memory().expect("memory")).expect("init")
+        use rusqlite::OpenFlags;
+        let name = format!(
+            "file:soar-{:x}?mode=memory&cache=shared",
+            rand::random::<u64>()
+        );
+        let flags = OpenFlags::default() | OpenFlags::SQLITE_OPEN_URI;
+        let open = || Connection::open_with_flags(&name, flags).expect("memory");
+        let conn = open();
+        Self::migrate(&conn).expect("migrations");
+        Self::start(conn, open()).expect("init")
     }
 
-    fn init(conn: Connection) -> Result<Self> {
+    fn start(conn: Connection, reader: Connection) -> Result<Self> {
+        reader.busy_timeout(Duration::from_secs(5)).map_err(err)?;
+        let conn = Arc::new(Mutex::new(conn));
+        let (batch, ops) = std::sync::mpsc::channel();
+        let writer = Arc::clone(&conn);
+        std::thread::Builder::new()
+            .name("service-db".into())
+            .spawn(move || write_batches(&writer, &ops))
+            .map_err(|e| format!("cannot start the database writer: {e}"))?;
+        Ok(Self {
+            conn,
+            reader: Mutex::new(reader),
+            batch,
+        })
+    }
+
+    fn migrate(conn: &Connection) -> Result<()> {
         conn.busy_timeout(Duration::from_secs(5)).map_err(err)?;
         conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
             .map_err(err)?;
@@ -169,9 +213,7 @@ impl Db {
             ))
             .map_err(|e| format!("migration {} failed: {e}", i + 1))?;
         }
-        Ok(Self {
-            conn: Mutex::new(conn),
-        })
+        Ok(())
     }
 
     fn with<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T> {
@@ -180,6 +222,31 @@ impl Db {
             .lock()
             .map_err(|_| "the service database is poisoned")?;
         f(&conn).map_err(err)
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T> {
+        let conn = self
+            .reader
+            .lock()
+            .map_err(|_| "the service database is poisoned")?;
+        f(&conn).map_err(err)
+    }
+
+    /// `f` in the next batch; its result once the batch is committed.
+    async fn batched<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let op: Op = Box::new(move |c: &Connection| -> Deliver {
+            let result = f(c).map_err(err);
+            Box::new(move |commit: &Result<()>| {
+                let _ = tx.send(commit.clone().and(result));
+            })
+        });
+        let stopped = || "the service database's writer stopped".to_string();
+        self.batch.send(op).map_err(|_| stopped())?;
+        rx.await.map_err(|_| stopped())?
     }
 
     // --- tokens
@@ -203,7 +270,7 @@ impl Db {
     }
 
     pub fn token(&self, id: &str) -> Result<Option<TokenRow>> {
-        self.with(|c| {
+        self.read(|c| {
             c.prepare_cached(&format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE id = ?1"))?
                 .query_row([id], token_row)
                 .optional()
@@ -211,7 +278,7 @@ impl Db {
     }
 
     pub fn tokens(&self) -> Result<Vec<TokenRow>> {
-        self.with(|c| {
+        self.read(|c| {
             c.prepare(&format!(
                 "SELECT {TOKEN_COLUMNS} FROM tokens ORDER BY created_ms"
             ))?
@@ -235,8 +302,9 @@ impl Db {
 
     /// Record a new execution, queued; or, when its token already used its
     /// idempotency key, the execution that did.
-    pub fn insert_execution(&self, row: &ExecutionRow) -> Result<Inserted> {
-        self.with(|c| {
+    pub async fn insert_execution(&self, row: &ExecutionRow) -> Result<Inserted> {
+        let row = row.clone();
+        self.batched(move |c| {
             let inserted = c
                 .prepare_cached(
                     "INSERT INTO executions (id, resource, action, status, token, idempotency_key,
@@ -266,23 +334,26 @@ impl Db {
             )
             .map(|r| Inserted::Existing(Box::new(r)))
         })
+        .await
     }
 
     /// The run started (`running`).
-    pub fn start_execution(&self, row: &mut ExecutionRow) -> Result<()> {
+    pub async fn start_execution(&self, row: &mut ExecutionRow) -> Result<()> {
         row.status = "running".into();
         row.started_ms = Some(now_ms());
-        self.with(|c| {
+        let (id, started) = (row.id.clone(), row.started_ms);
+        self.batched(move |c| {
             c.prepare_cached(
                 "UPDATE executions SET status = 'running', started_ms = ?2 WHERE id = ?1",
             )?
-            .execute(params![row.id, row.started_ms])
+            .execute(params![id, started])
             .map(drop)
         })
+        .await
     }
 
     /// The run ended with `status` and `outcome`.
-    pub fn finish_execution(
+    pub async fn finish_execution(
         &self,
         row: &mut ExecutionRow,
         status: &str,
@@ -294,14 +365,16 @@ impl Db {
         row.started_ms.get_or_insert(now);
         let text = outcome.to_string();
         row.outcome = Some(outcome);
-        self.with(|c| {
+        let (id, status, started) = (row.id.clone(), row.status.clone(), row.started_ms);
+        self.batched(move |c| {
             c.prepare_cached(
                 "UPDATE executions SET status = ?2, finished_ms = ?3, outcome = ?4,
                      started_ms = ?5 WHERE id = ?1",
             )?
-            .execute(params![row.id, row.status, now, text, row.started_ms])
+            .execute(params![id, status, now, text, started])
             .map(drop)
         })
+        .await
     }
 
     /// Runs left queued or running by a process that ended without finishing
@@ -323,7 +396,7 @@ impl Db {
     }
 
     pub fn execution(&self, id: &str) -> Result<Option<ExecutionRow>> {
-        self.with(|c| {
+        self.read(|c| {
             c.prepare_cached(&format!(
                 "SELECT {EXECUTION_COLUMNS} FROM executions WHERE id = ?1"
             ))?
@@ -351,7 +424,7 @@ impl Db {
             sql += &format!(" AND seq < ?{}", args.len());
         }
         sql += &format!(" ORDER BY seq DESC LIMIT {}", q.limit);
-        self.with(|c| {
+        self.read(|c| {
             c.prepare(&sql)?
                 .query_map(rusqlite::params_from_iter(args), execution_row)?
                 .collect()
@@ -398,7 +471,7 @@ impl Db {
             sql += &format!(" AND event_type = ?{}", args.len());
         }
         sql += &format!(" ORDER BY seq LIMIT {}", q.limit);
-        self.with(|c| {
+        self.read(|c| {
             c.prepare(&sql)?
                 .query_map(rusqlite::params_from_iter(args), event_row)?
                 .collect()
@@ -416,6 +489,41 @@ impl Db {
             let events = c.execute("DELETE FROM events WHERE received_ms < ?1", [cutoff])?;
             Ok((executions, events))
         })
+    }
+}
+
+/// The writer thread: each batch in one immediate transaction, every
+/// caller told once the commit is known. Ends when the `Db` is dropped.
+fn write_batches(conn: &Mutex<Connection>, ops: &std::sync::mpsc::Receiver<Op>) {
+    while let Ok(first) = ops.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match ops.try_recv() {
+                Ok(op) => batch.push(op),
+                Err(_) => break,
+            }
+        }
+        let Ok(conn) = conn.lock() else { return };
+        let (delivers, commit): (Vec<Deliver>, Result<()>) =
+            match conn.execute_batch("BEGIN IMMEDIATE").map_err(err) {
+                Ok(()) => {
+                    let delivers = batch.into_iter().map(|op| op(&conn)).collect();
+                    let commit = conn.execute_batch("COMMIT").map_err(err);
+                    if commit.is_err() {
+                        let _ = conn.execute_batch("ROLLBACK");
+                    }
+                    (delivers, commit)
+                }
+                Err(e) => {
+                    drop(batch);
+                    tracing::error!("{e}");
+                    continue;
+                }
+            };
+        drop(conn);
+        for deliver in delivers {
+            deliver(&commit);
+        }
     }
 }
 
@@ -514,46 +622,53 @@ mod tests {
         }
     }
 
-    #[test]
-    fn an_idempotency_key_is_used_once_per_token() {
+    #[tokio::test]
+    async fn an_idempotency_key_is_used_once_per_token() {
         let db = Db::in_memory();
         assert!(matches!(
-            db.insert_execution(&execution("a", Some("k"))).unwrap(),
+            db.insert_execution(&execution("a", Some("k")))
+                .await
+                .unwrap(),
             Inserted::New
         ));
-        match db.insert_execution(&execution("b", Some("k"))).unwrap() {
+        match db
+            .insert_execution(&execution("b", Some("k")))
+            .await
+            .unwrap()
+        {
             Inserted::Existing(row) => assert_eq!(row.id, "a"),
             Inserted::New => panic!("the key was used twice"),
         }
         let mut other = execution("c", Some("k"));
         other.token = "someone-else".into();
         assert!(matches!(
-            db.insert_execution(&other).unwrap(),
+            db.insert_execution(&other).await.unwrap(),
             Inserted::New
         ));
         // No key: never a replay.
         assert!(matches!(
-            db.insert_execution(&execution("d", None)).unwrap(),
+            db.insert_execution(&execution("d", None)).await.unwrap(),
             Inserted::New
         ));
         assert!(matches!(
-            db.insert_execution(&execution("e", None)).unwrap(),
+            db.insert_execution(&execution("e", None)).await.unwrap(),
             Inserted::New
         ));
     }
 
-    #[test]
-    fn unfinished_runs_are_interrupted_and_finished_ones_kept() {
+    #[tokio::test]
+    async fn unfinished_runs_are_interrupted_and_finished_ones_kept() {
         let db = Db::in_memory();
         for id in ["a", "b", "c"] {
-            db.insert_execution(&execution(id, None)).unwrap();
+            db.insert_execution(&execution(id, None)).await.unwrap();
         }
-        db.start_execution(&mut execution("b", None)).unwrap();
+        db.start_execution(&mut execution("b", None)).await.unwrap();
         db.finish_execution(
             &mut execution("c", None),
             "succeeded",
             serde_json::json!({"data": 1}),
         )
+        .await
         .unwrap();
         assert_eq!(db.interrupt_unfinished("restarted").unwrap(), 2);
         let status = |id| db.execution(id).unwrap().unwrap().status;
@@ -606,7 +721,7 @@ mod tests {
     fn a_newer_schema_is_refused() {
         let conn = Connection::open_in_memory().unwrap();
         conn.execute_batch("PRAGMA user_version = 99").unwrap();
-        let Err(e) = Db::init(conn) else {
+        let Err(e) = Db::migrate(&conn) else {
             panic!("opened")
         };
         assert!(e.contains("newer"), "{e}");

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -95,8 +96,9 @@ pub async fn receive(
     State(service): State<Arc<Service>>,
     Path(name): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Problem> {
+    let body = body.map_err(Problem::body)?;
     let Some(resource) = service.registry().get(&name).cloned() else {
         return Err(Problem::not_found(format!("no resource named `{name}`")));
     };

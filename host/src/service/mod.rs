@@ -147,6 +147,9 @@ pub async fn serve(
         .map(|(cert, key)| tls::config(cert, key))
         .transpose()?;
     let db = Db::open(&state_dir)?;
+    // One service per state directory: a second would mark the first's
+    // runs interrupted. Held until the process exits.
+    let _lock = lock(&state_dir)?;
     let interrupted = db.interrupt_unfinished(
         "the service stopped before this run finished; it was not run again",
     )?;
@@ -217,6 +220,24 @@ pub async fn serve(
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+fn lock(state_dir: &Path) -> Result<std::fs::File, String> {
+    let path = state_dir.join("service.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(format!(
+            "another `soar-host serve` uses the state directory {}; stop it, or give this one its own --state-dir",
+            state_dir.display()
+        )),
+        Err(std::fs::TryLockError::Error(e)) => Err(format!("{}: {e}", path.display())),
+    }
 }
 
 fn spawn_housekeeping(service: &Arc<Service>, retention: Duration) {

@@ -67,6 +67,17 @@ impl Problem {
         p
     }
 
+    /// A request body that could not be read (over `--max-body-kib`, or cut off).
+    pub fn body(rejection: axum::extract::rejection::BytesRejection) -> Self {
+        let status = rejection.status();
+        let slug = if status == StatusCode::PAYLOAD_TOO_LARGE {
+            "payload-too-large"
+        } else {
+            "invalid-input"
+        };
+        Self::new(status, slug, rejection.body_text())
+    }
+
     /// A host error that rejected the request before anything ran.
     pub fn from_error(e: &crate::Error) -> Self {
         use crate::Error as E;

@@ -156,10 +156,11 @@ pub async fn run(
             &mut job,
             "failed",
             json!({ "error": error, "http_requests": 0 }),
-        )?;
+        )
+        .await?;
         return Ok(job.row);
     };
-    service.db.start_execution(&mut job.row)?;
+    service.db.start_execution(&mut job.row).await?;
     metrics.in_flight.inc();
     let started = Instant::now();
     let options = InvokeOptions {
@@ -231,12 +232,17 @@ pub async fn run(
                 .to_owned(),
         })
         .inc();
-    finish(&service, &mut job, status, outcome)?;
+    finish(&service, &mut job, status, outcome).await?;
     drop(ticket);
     Ok(job.row)
 }
 
-fn finish(service: &Service, job: &mut Job, status: &str, outcome: Value) -> Result<(), String> {
+async fn finish(
+    service: &Service,
+    job: &mut Job,
+    status: &str,
+    outcome: Value,
+) -> Result<(), String> {
     tracing::info!(
         execution = %job.row.id,
         resource = %job.resource_name,
@@ -244,7 +250,10 @@ fn finish(service: &Service, job: &mut Job, status: &str, outcome: Value) -> Res
         status,
         "run finished"
     );
-    service.db.finish_execution(&mut job.row, status, outcome)
+    service
+        .db
+        .finish_execution(&mut job.row, status, outcome)
+        .await
 }
 
 /// An execution as the API answers it: what ran, for whom, how it ended.

@@ -209,3 +209,22 @@ async fn with_a_certificate_it_serves_https_only() {
     // A client that does not trust the certificate is refused.
     assert!(reqwest::get(format!("{}/v1/health", s.url)).await.is_err());
 }
+
+#[tokio::test]
+async fn one_service_per_state_directory() {
+    let s = Served::start(&[]);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_soar-host"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--resources"])
+        .arg(s.resources_dir())
+        .env("SOAR_HOST_STATE_DIR", s.state.path())
+        .env("SOAR_HOST_CACHE_DIR", crate::common::cache_dir())
+        .env(crate::common::SECRET_VAR, s.env.secret())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("another `soar-host serve`"), "{stderr}");
+    // The first still serves.
+    let health = s.request(Method::GET, "/v1/health", None, &[], None).await;
+    assert_eq!(health.status, 200);
+}

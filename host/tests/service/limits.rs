@@ -133,3 +133,22 @@ async fn when_zoom_rate_limits_a_resource_its_other_runs_wait_instead_of_hammeri
         "{metrics}"
     );
 }
+
+#[tokio::test]
+async fn a_body_over_the_limit_is_refused_with_413() {
+    let s = Served::start(&["--max-body-kib", "1"]);
+    let token = s.token("t", &[]);
+    let big = json!({"user_id": "me", "padding": "x".repeat(4096)});
+    let answer = s
+        .post("/v1/resources/zoom/actions/get_user", &token, big)
+        .await;
+    assert_eq!(answer.status, 413, "{answer:?}");
+    assert_eq!(
+        answer.body["type"],
+        "urn:soar-host:problem:payload-too-large"
+    );
+    assert_eq!(
+        answer.header("content-type"),
+        Some("application/problem+json")
+    );
+}
