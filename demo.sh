@@ -40,3 +40,25 @@ echo "\$ soar-host invoke $resource delete_meeting -p meeting_id=$meeting   # ag
 set +e
 "$host" invoke "$resource" delete_meeting -p meeting_id="$meeting"
 echo "exit code: $?"
+set -e
+
+echo
+echo "==> Containment: an account is stolen. Find it, cut it off, clean up, keep the evidence."
+json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+victim=$("$host" invoke "$resource" list_users -p page_size=2 --compact | json 'd["users"][1]["email"]')
+run invoke "$resource" list_signin_activities -p limit=6 --compact
+echo "   (the victim's sign-ins:)"
+"$host" invoke "$resource" list_signin_activities -p limit=300 --compact \
+  | json "'\\n'.join('   %s %s from %s (%s)' % (a['time'], a['type'], a['ip_address'], a['client_type']) for a in d['activity_logs'] if a['email'] == '$victim'][:4])"
+run invoke "$resource" revoke_user_sessions -p user_id="$victim"
+run invoke "$resource" deactivate_user -p user_id="$victim"
+"$host" invoke "$resource" get_user -p user_id="$victim" --compact | json '"   status now: " + d["status"]'
+run invoke "$resource" list_meetings -p user_id="$victim" -p type=upcoming --compact
+upcoming=$("$host" invoke "$resource" list_meetings -p user_id="$victim" -p type=upcoming --compact | json 'd["meetings"][-1]["id"]')
+run invoke "$resource" delete_meeting -p meeting_id="$upcoming"
+from=$(date -u -d '-20 days' +%F); to=$(date -u +%F)
+run invoke "$resource" list_recordings -p user_id="$victim" -p from="$from" -p to="$to" --compact
+last=$("$host" invoke "$resource" list_recordings -p user_id="$victim" -p from="$from" -p to="$to" --compact | json 'd["meetings"][0]["uuid"]')
+mkdir -p target/demo/evidence
+run invoke "$resource" download_recording -p meeting_id="$last" --output target/demo/evidence
+ls -l target/demo/evidence

@@ -116,7 +116,7 @@ pub async fn run_action(
     .map(|b| format!("{b:02x}"))
     .collect();
 
-    let ticket = service.gate.admit(&name).map_err(|retry_after| {
+    let mut ticket = service.gate.admit(&name).map_err(|retry_after| {
         service
             .metrics
             .rejected
@@ -129,18 +129,20 @@ pub async fn run_action(
             retry_after,
         )
     })?;
+    let created_ms = now_ms();
+    let now = ticket.try_turn();
     let row = ExecutionRow {
         seq: 0,
         id: execution_id(),
         resource: name.clone(),
         action: action.clone(),
-        status: "queued".into(),
+        status: if now { "running" } else { "queued" }.into(),
         token: caller.0.name.clone(),
         idempotency_key: key,
         request_hash,
         params: params.clone(),
-        created_ms: now_ms(),
-        started_ms: None,
+        created_ms,
+        started_ms: now.then_some(created_ms),
         finished_ms: None,
         outcome: None,
     };

@@ -308,8 +308,8 @@ impl Db {
             let inserted = c
                 .prepare_cached(
                     "INSERT INTO executions (id, resource, action, status, token, idempotency_key,
-                         request_hash, params, created_ms)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT DO NOTHING",
+                         request_hash, params, created_ms, started_ms)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT DO NOTHING",
                 )?
                 .execute(params![
                     row.id,
@@ -320,7 +320,8 @@ impl Db {
                     row.idempotency_key,
                     row.request_hash,
                     row.params.to_string(),
-                    row.created_ms
+                    row.created_ms,
+                    row.started_ms
                 ])?;
             if inserted == 1 {
                 return Ok(Inserted::New);

@@ -46,6 +46,8 @@ struct ResourceGate {
 pub struct Ticket {
     gate: Arc<Gate>,
     resource: Arc<ResourceGate>,
+    /// Its slots on the resource and in all, once it has them.
+    turn: Option<(OwnedSemaphorePermit, OwnedSemaphorePermit)>,
 }
 
 impl Gate {
@@ -75,6 +77,7 @@ impl Gate {
         let ticket = Ticket {
             gate: Arc::clone(self),
             resource: gate,
+            turn: None,
         };
         // Both counted (`|`, not `||`): the ticket's drop gives both back.
         if over(&self.admitted, self.limits.max_in_flight)
@@ -87,12 +90,20 @@ impl Gate {
 }
 
 impl Ticket {
-    /// Wait for a slot on the resource and in all; `None` when `until`
+    /// Take both slots now if they are free: the run starts at once, and
+    /// its record is written `running` from the first.
+    pub fn try_turn(&mut self) -> bool {
+        let resource = Arc::clone(&self.resource.slots).try_acquire_owned();
+        let global = Arc::clone(&self.gate.slots).try_acquire_owned();
+        if let (Ok(resource), Ok(global)) = (resource, global) {
+            self.turn = Some((resource, global));
+        }
+        self.turn.is_some()
+    }
+
+    /// Wait for a slot on the resource and in all; false when `until`
     /// comes first.
-    async fn wait_turn(
-        &self,
-        until: Instant,
-    ) -> Option<(OwnedSemaphorePermit, OwnedSemaphorePermit)> {
+    async fn wait_turn(&mut self, until: Instant) -> bool {
         let turn = async {
             let resource = Arc::clone(&self.resource.slots)
                 .acquire_owned()
@@ -101,10 +112,11 @@ impl Ticket {
             let global = Arc::clone(&self.gate.slots).acquire_owned().await.ok()?;
             Some((resource, global))
         };
-        tokio::time::timeout_at(tokio::time::Instant::from_std(until), turn)
+        self.turn = tokio::time::timeout_at(tokio::time::Instant::from_std(until), turn)
             .await
             .ok()
-            .flatten()
+            .flatten();
+        self.turn.is_some()
     }
 }
 
@@ -115,7 +127,8 @@ impl Drop for Ticket {
     }
 }
 
-/// One run to make, its record already written (queued).
+/// One run to make, its record already written (queued, or running when
+/// its ticket had its turn at once).
 pub struct Job {
     pub row: ExecutionRow,
     pub resource_name: String,
@@ -129,18 +142,23 @@ pub struct Job {
 pub async fn run(
     service: Arc<Service>,
     mut job: Job,
-    ticket: Ticket,
+    mut ticket: Ticket,
 ) -> Result<ExecutionRow, String> {
     let metrics = &service.metrics;
     let resource_label = ResourceLabels {
         resource: job.resource_name.clone(),
     };
-    metrics.queued.inc();
-    let turn = ticket
-        .wait_turn(Instant::now() + job.resource.timeout)
-        .await;
-    metrics.queued.dec();
-    let Some((_resource_slot, _global_slot)) = turn else {
+    if ticket.turn.is_none() {
+        metrics.queued.inc();
+        let turn = ticket
+            .wait_turn(Instant::now() + job.resource.timeout)
+            .await;
+        metrics.queued.dec();
+        if turn {
+            service.db.start_execution(&mut job.row).await?;
+        }
+    }
+    if ticket.turn.is_none() {
         let error = json!({
             "kind": "timeout",
             "class": "failed",
@@ -159,8 +177,7 @@ pub async fn run(
         )
         .await?;
         return Ok(job.row);
-    };
-    service.db.start_execution(&mut job.row).await?;
+    }
     metrics.in_flight.inc();
     let started = Instant::now();
     let options = InvokeOptions {
