@@ -260,13 +260,12 @@ async fn finish(
     status: &str,
     outcome: Value,
 ) -> Result<(), String> {
-    tracing::info!(
-        execution = %job.row.id,
-        resource = %job.resource_name,
-        action = %job.action,
-        status,
-        "run finished"
-    );
+    // The audit trail is the execution itself; the log tells of failures.
+    if status == "succeeded" {
+        tracing::debug!(execution = %job.row.id, resource = %job.resource_name, action = %job.action, "run succeeded");
+    } else {
+        tracing::info!(execution = %job.row.id, resource = %job.resource_name, action = %job.action, status, "run failed");
+    }
     service
         .db
         .finish_execution(&mut job.row, status, outcome)
