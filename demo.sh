@@ -7,7 +7,7 @@ cd "$(dirname "$0")"
 
 port="${ZOOM_SANDBOX_PORT:-8790}"
 echo "==> cargo build --release (first time: about 11 minutes, wasmtime is large)"
-cargo build --release --locked
+cargo build --release --locked --quiet
 
 host=target/release/soar-host
 resource=target/demo/zoom-sandbox.toml
@@ -22,6 +22,10 @@ for _ in $(seq 50); do
   sleep 0.1
 done
 cat target/demo/sandbox.log
+# Recording downloads redirect to the sandbox's storage host (a port of its
+# own): the resource lets the plugin go there, as `https://*.zoom.us` does for Zoom.
+storage=$(grep -o 'served from http://[0-9.:]*' target/demo/sandbox.log | sed 's/served from //')
+echo "storage_url = \"$storage/\"" >> "$resource"
 
 export ZOOM_CLIENT_SECRET=sandbox-client-secret
 run() { echo; echo "\$ soar-host $*"; "$host" "$@"; }
@@ -45,11 +49,15 @@ set -e
 echo
 echo "==> Containment: an account is stolen. Find it, cut it off, clean up, keep the evidence."
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
-victim=$("$host" invoke "$resource" list_users -p page_size=2 --compact | json 'd["users"][1]["email"]')
+# A member (the sandbox's users 1 to 3 are admins, which Zoom will not deactivate).
+victim=$("$host" invoke "$resource" list_users -p page_size=5 --compact | json 'd["users"][4]["email"]')
 run invoke "$resource" list_signin_activities -p limit=6 --compact
 echo "   (the victim's sign-ins:)"
-"$host" invoke "$resource" list_signin_activities -p limit=300 --compact \
-  | json "'\\n'.join('   %s %s from %s (%s)' % (a['time'], a['type'], a['ip_address'], a['client_type']) for a in d['activity_logs'] if a['email'] == '$victim'][:4])"
+"$host" invoke "$resource" list_signin_activities -p limit=300 --compact | VICTIM="$victim" python3 -c '
+import json, os, sys
+mine = [a for a in json.load(sys.stdin)["activity_logs"] if a["email"] == os.environ["VICTIM"]]
+for a in mine[:4]:
+    print("   %s %-8s from %s (%s)" % (a["time"], a["type"], a["ip_address"], a["client_type"]))'
 run invoke "$resource" revoke_user_sessions -p user_id="$victim"
 run invoke "$resource" deactivate_user -p user_id="$victim"
 "$host" invoke "$resource" get_user -p user_id="$victim" --compact | json '"   status now: " + d["status"]'

@@ -103,17 +103,32 @@ pub async fn load(
     concurrency: usize,
     duration: Duration,
 ) -> Load {
+    let subject = Arc::clone(subject);
+    load_with(concurrency, duration, move || {
+        let subject = Arc::clone(&subject);
+        async move { subject.call(path).await }
+    })
+    .await
+}
+
+/// `concurrency` tasks, each making `call` in a loop until `duration` has
+/// passed, with this process's memory peak over the run.
+pub async fn load_with<F, Fut>(concurrency: usize, duration: Duration, call: F) -> Load
+where
+    F: Fn() -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
     let before = memory::start_peak();
     let started = Instant::now();
     let stop = started + duration;
     let mut tasks = JoinSet::new();
     for _ in 0..concurrency {
-        let subject = Arc::clone(subject);
+        let call = call.clone();
         tasks.spawn(async move {
             let mut latencies = Vec::new();
             loop {
                 let call_started = Instant::now();
-                subject.call(path).await;
+                call().await;
                 latencies.push(call_started.elapsed());
                 if Instant::now() >= stop {
                     break latencies;

@@ -101,33 +101,11 @@ pub async fn run(
         let native = load::load(subject, CallPath::Native, concurrency, duration).await;
         let native_cpu = per(cpu_of("self") - cpu, native.calls);
         let cpu = cpu_of(&pid.to_string());
-        let started = Instant::now();
-        let stop = started + duration;
-        let mut tasks = JoinSet::new();
-        for _ in 0..concurrency {
-            let (client, url, token) = (client.clone(), url.clone(), served.token.clone());
-            tasks.spawn(async move {
-                let mut latencies = Vec::new();
-                loop {
-                    let call_started = Instant::now();
-                    call(client.clone(), url.clone(), token.clone()).await;
-                    latencies.push(call_started.elapsed());
-                    if Instant::now() >= stop {
-                        break latencies;
-                    }
-                }
-            });
-        }
-        let mut latencies = Vec::new();
-        while let Some(task) = tasks.join_next().await {
-            latencies.extend(task.expect("a load task panicked"));
-        }
-        let served_load = Load {
-            calls: latencies.len(),
-            elapsed: started.elapsed(),
-            latency: Samples::new(latencies),
-            rss_added: None,
-        };
+        let (c, u, t) = (client.clone(), url.clone(), served.token.clone());
+        let served_load = load::load_with(concurrency, duration, move || {
+            call(c.clone(), u.clone(), t.clone())
+        })
+        .await;
         let service_cpu = per(cpu_of(&pid.to_string()) - cpu, served_load.calls);
         rows.push(ServiceRow {
             concurrency,

@@ -134,18 +134,8 @@ async fn tokens_decide_who_sees_and_runs_what() {
         s.resources_dir().join("zoom-eu.toml"),
     )
     .unwrap();
-    s.signal("HUP");
     let admin = s.token("admin", &[]);
-    let until = std::time::Instant::now() + Duration::from_secs(20);
-    while s.get("/v1/resources", &admin).await.body["resources"]
-        .as_array()
-        .unwrap()
-        .len()
-        < 2
-    {
-        assert!(std::time::Instant::now() < until, "reload never happened");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    s.reload(&admin, 2).await;
     let enrich = s.token("enricher", &["--kind", "enrichment", "--resource", "zoom"]);
 
     let none = s
@@ -306,17 +296,9 @@ async fn no_secret_in_resources_answers_or_logs() {
             &format!("client_secret = \"{secret}\""),
         );
     std::fs::write(s.resources_dir().join("literal.toml"), text).unwrap();
-    s.signal("HUP");
     let token = s.token("t", &[]);
-    let until = std::time::Instant::now() + Duration::from_secs(20);
-    let shown = loop {
-        let answer = s.get("/v1/resources/literal", &token).await;
-        if answer.status == 200 {
-            break answer;
-        }
-        assert!(std::time::Instant::now() < until, "{answer:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    s.reload(&token, 2).await;
+    let shown = s.get("/v1/resources/literal", &token).await;
     assert_eq!(
         shown.body["config"]["client_secret"], "********",
         "{shown:?}"

@@ -123,16 +123,7 @@ async fn sighup_reloads_resources_and_skips_a_broken_file() {
     let dir = s.resources_dir();
     std::fs::copy(dir.join("zoom.toml"), dir.join("second.toml")).unwrap();
     std::fs::write(dir.join("broken.toml"), "plugin = \"zoom\"\n[config\n").unwrap();
-    s.signal("HUP");
-    let until = std::time::Instant::now() + Duration::from_secs(20);
-    let listed = loop {
-        let answer = s.get("/v1/resources", &token).await;
-        if answer.body["resources"].as_array().unwrap().len() == 2 {
-            break answer;
-        }
-        assert!(std::time::Instant::now() < until, "{answer:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let listed = s.reload(&token, 2).await;
     assert_eq!(
         listed.body["skipped"][0]["file"], "broken.toml",
         "{listed:?}"

@@ -222,6 +222,23 @@ impl Served {
         }
     }
 
+    /// SIGHUP, then wait until `GET /v1/resources` lists `count` resources.
+    pub async fn reload(&self, token: &str, count: usize) -> Answer {
+        self.signal("HUP");
+        let until = Instant::now() + Duration::from_secs(20);
+        loop {
+            let answer = self.get("/v1/resources", token).await;
+            if answer.body["resources"].as_array().map_or(0, Vec::len) == count {
+                return answer;
+            }
+            assert!(
+                Instant::now() < until,
+                "the reload never showed {count} resources: {answer:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     pub fn resources_dir(&self) -> &Path {
         &self.resources
     }
