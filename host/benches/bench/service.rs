@@ -8,14 +8,13 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::task::JoinSet;
 use zoom_sandbox::{Fault, Match, Sandbox};
 
 use crate::Options;
 use crate::load::{self, Load, Path as CallPath, Subject};
-use crate::stats::Samples;
 
 pub const CONCURRENCY: [usize; 3] = [1, 64, 512];
 

@@ -1,7 +1,5 @@
 //! The API as a newcomer with curl meets it, and who may do what.
 
-use std::time::Duration;
-
 use reqwest::Method;
 use serde_json::{Value, json};
 use zoom_sandbox::{Fault, Match};
