@@ -263,6 +263,36 @@ impl Host {
             .redact()
     }
 
+    /// Check `action` and `params` against the resource's plugin without
+    /// running anything: the action to run later with
+    /// [`Host::run_prepared`] (a service answers bad input at once, runs
+    /// later). [`Host::invoke`] is the two in one.
+    pub async fn prepare(
+        &self,
+        resource: &Resource,
+        action: &str,
+        params: &Value,
+    ) -> Result<Prepared> {
+        let deadline = Deadline::after(resource.timeout);
+        self.prepare_within(resource, action, params, deadline)
+            .await
+            .redact()
+    }
+
+    /// Run an action [`Host::prepare`]d for `resource`, within the
+    /// resource's deadline from now.
+    pub async fn run_prepared(
+        &self,
+        resource: &Resource,
+        prepared: &Prepared,
+        options: &InvokeOptions,
+    ) -> Result<Invocation> {
+        let deadline = Deadline::after(resource.timeout);
+        self.execute(resource, prepared, options, deadline)
+            .await
+            .redact()
+    }
+
     async fn invoke_inner(
         &self,
         resource: &Resource,
@@ -270,7 +300,21 @@ impl Host {
         params: &Value,
         options: &InvokeOptions,
     ) -> Result<Invocation> {
+        // Loading and checking count against the action's deadline.
         let deadline = Deadline::after(resource.timeout);
+        let prepared = self
+            .prepare_within(resource, action, params, deadline)
+            .await?;
+        self.execute(resource, &prepared, options, deadline).await
+    }
+
+    async fn prepare_within(
+        &self,
+        resource: &Resource,
+        action: &str,
+        params: &Value,
+        deadline: Deadline,
+    ) -> Result<Prepared> {
         let plugin = self.plugin_of(resource, deadline).await?;
         let manifest = &plugin.manifest;
         let Some(spec) = manifest.action(action) else {
@@ -285,12 +329,28 @@ impl Host {
             message,
         };
         let checker = plugin.checker(spec).map_err(invalid)?;
-        let checked = params::validate(spec, &checker, params).map_err(invalid)?;
-        let config = self.resolve(resource, &plugin)?;
+        let params = params::validate(spec, &checker, params).map_err(invalid)?;
+        Ok(Prepared {
+            action: spec.clone(),
+            plugin,
+            params,
+        })
+    }
+
+    async fn execute(
+        &self,
+        resource: &Resource,
+        prepared: &Prepared,
+        options: &InvokeOptions,
+        deadline: Deadline,
+    ) -> Result<Invocation> {
+        let Prepared { plugin, action, .. } = prepared;
+        let (manifest, action) = (&plugin.manifest, &action.name);
+        let config = self.resolve(resource, plugin)?;
         let call = Call::Invoke {
             action: action.to_owned(),
             config: wit_config(&config),
-            params: Value::Object(checked).to_string(),
+            params: serde_json::to_string(&prepared.params).unwrap_or_default(),
         };
         let downloads = options.output_dir.as_ref().map(|dir| Downloads {
             dir: dir.clone(),
@@ -298,7 +358,7 @@ impl Host {
             progress: options.progress.clone(),
         });
         let (answer, http_requests, files) = self
-            .run(&plugin, resource, &config, deadline, downloads, call)
+            .run(plugin, resource, &config, deadline, downloads, call)
             .await?;
         let Answer::Invoke(result) = answer else {
             unreachable!("an invoke call answers with a result")
@@ -323,7 +383,7 @@ impl Host {
                     plugin: manifest.name.clone(),
                     message: format!("action `{action}` returned text that is not JSON: {e}"),
                 }),
-            Err(e) => Err(failure(&plugin, e, http_requests)),
+            Err(e) => Err(failure(plugin, e, http_requests)),
         };
         if outcome.is_err() {
             discard(&files);
@@ -448,6 +508,38 @@ impl Redact for Manifest {
 
 /// Scheme, host and port only, from the resource and the manifest.
 impl Redact for Rule {
+    fn redact(self) -> Self {
+        self
+    }
+}
+
+/// An action checked against its plugin's manifest, its params converted to
+/// the schema's types and valid: ready to run.
+pub struct Prepared {
+    plugin: Arc<Plugin>,
+    action: crate::manifest::Action,
+    params: serde_json::Map<String, Value>,
+}
+
+impl Prepared {
+    /// The action as the manifest declares it (kind, scopes, idempotency).
+    pub fn action(&self) -> &crate::manifest::Action {
+        &self.action
+    }
+
+    /// The params as they will be sent to the plugin.
+    pub fn params(&self) -> &serde_json::Map<String, Value> {
+        &self.params
+    }
+
+    /// The plugin's manifest name.
+    pub fn plugin(&self) -> &str {
+        &self.plugin.manifest.name
+    }
+}
+
+/// Holds no config value: the params are the caller's, checked.
+impl Redact for Prepared {
     fn redact(self) -> Self {
         self
     }

@@ -26,7 +26,7 @@ pub use capabilities::http::{Progress, UpstreamStats, client as http_client};
 pub use capabilities::store::Store;
 pub use error::{Error, ErrorClass, ErrorKind};
 pub use host::{
-    Allocation, Host, HostOptions, Invocation, InvokeOptions, Readiness, TestOutcome,
+    Allocation, Host, HostOptions, Invocation, InvokeOptions, Prepared, Readiness, TestOutcome,
     WebhookAnswer, WebhookRequest,
 };
 pub use manifest::Manifest;

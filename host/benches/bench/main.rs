@@ -239,7 +239,15 @@ fn main() {
         vec![Box::new(|_| cli(&warm_cache)), Box::new(|_| native_cmd())];
     match &python {
         Some((python, _)) => makers.push(Box::new(|_| python_cmd(python))),
-        None => eprintln!("bench: no python3 with requests; skipping the Python peer"),
+        // The measured run compares against it: without it, it fails.
+        None if !options.quick => panic!(
+            "bench: the Python peer needs python3 with `requests`: `python3 -m pip install requests`, then run again"
+        ),
+        // Quick mode (`cargo test`) only proves the benchmark runs; the
+        // report says the peer was not run.
+        None => {
+            eprintln!("bench: quick mode without python3 `requests`: the Python peer is not run")
+        }
     }
     let mut runs =
         processes::interleaved(options.runs, &runs_dir, OWNER_EMAIL, &mut makers).into_iter();

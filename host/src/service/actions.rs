@@ -22,7 +22,7 @@ use super::metrics::ResourceLabels;
 use super::problem::Problem;
 use super::runs::{self, Execution, Job};
 use super::tokens::kind_name;
-use crate::{Error, params};
+use crate::Error;
 
 /// The longest `Idempotency-Key` accepted.
 const MAX_KEY_LEN: usize = 255;
@@ -74,38 +74,23 @@ pub async fn run_action(
             )
         })?
     };
-    let plugin = service
-        .host
-        .plugin(&resource.plugin, resource.base_dir())
-        .await
-        .map_err(|e| Problem::from_error(&e))?;
-    let manifest = &plugin.manifest;
-    let Some(spec) = manifest.action(&action) else {
-        return Err(Problem::from_error(&Error::UnknownAction {
-            plugin: manifest.name.clone(),
-            action: crate::redact::printable(&action).into_owned(),
-            known: manifest.action_names(),
-        }));
+    // Checked now, so bad params make no record and take no slot; the run
+    // later uses what was checked here.
+    let prepared = match service.host.prepare(&resource, &action, &given).await {
+        Ok(prepared) => prepared,
+        Err(e) => {
+            // A token that may not run the action is told that first.
+            if let Error::InvalidParams { .. } = e
+                && let Ok(manifest) = service.host.manifest(&resource).await
+                && let Some(spec) = manifest.action(&action)
+            {
+                may_run(&caller, spec)?;
+            }
+            return Err(Problem::from_error(&e));
+        }
     };
-    if !caller.0.may_run(spec.kind) {
-        return Err(Problem::forbidden(format!(
-            "token `{}` may not run {} actions such as `{action}`",
-            caller.0.name,
-            kind_name(spec.kind)
-        )));
-    }
-    // Checked here as the host would, so bad params make no record and
-    // take no slot; the host checks them again (cheaply: compiled once).
-    let checked = plugin
-        .checker(spec)
-        .and_then(|checker| params::validate(spec, &checker, &given))
-        .map_err(|message| {
-            Problem::from_error(&Error::InvalidParams {
-                action: action.clone(),
-                message,
-            })
-        })?;
-    let params = Value::Object(checked);
+    may_run(&caller, prepared.action())?;
+    let params = Value::Object(prepared.params().clone());
     let key = idempotency_key(&headers)?;
     let request_hash: String = Sha256::digest(
         serde_json::json!([name, action, params])
@@ -157,9 +142,7 @@ pub async fn run_action(
         row,
         resource_name: name,
         resource,
-        plugin: manifest.name.clone(),
-        action,
-        params,
+        prepared,
     };
     let run = service
         .tracker
@@ -182,6 +165,19 @@ pub async fn run_action(
         .await
         .map_err(|e| format!("a run failed to finish: {e}"))??;
     Ok(Json(Execution::from(finished)).into_response())
+}
+
+/// 403 unless the caller's token may run this kind of action.
+fn may_run(caller: &Caller, action: &crate::manifest::Action) -> Result<(), Problem> {
+    if caller.0.may_run(action.kind) {
+        return Ok(());
+    }
+    Err(Problem::forbidden(format!(
+        "token `{}` may not run {} actions such as `{}`",
+        caller.0.name,
+        kind_name(action.kind),
+        action.name
+    )))
 }
 
 fn replay(first: ExecutionRow, now: &ExecutionRow) -> Result<Response, Problem> {

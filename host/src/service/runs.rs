@@ -16,7 +16,7 @@ use utoipa::ToSchema;
 use super::Service;
 use super::db::ExecutionRow;
 use super::metrics::{ActionLabels, ResourceLabels, RunLabels};
-use crate::{Error, InvokeOptions, Resource};
+use crate::{Error, InvokeOptions, Prepared, Resource};
 
 /// How many runs may run and wait.
 #[derive(Debug, Clone, Copy)]
@@ -133,9 +133,8 @@ pub struct Job {
     pub row: ExecutionRow,
     pub resource_name: String,
     pub resource: Arc<Resource>,
-    pub plugin: String,
-    pub action: String,
-    pub params: Value,
+    /// The action and its params, checked when the run was asked for.
+    pub prepared: Prepared,
 }
 
 /// Run `job` to its end and record how it ended.
@@ -186,13 +185,13 @@ pub async fn run(
     };
     let result = service
         .host
-        .invoke_with(&job.resource, &job.action, &job.params, &options)
+        .run_prepared(&job.resource, &job.prepared, &options)
         .await;
     metrics.in_flight.dec();
     let elapsed = started.elapsed();
     let action = ActionLabels {
-        plugin: job.plugin.clone(),
-        action: job.action.clone(),
+        plugin: job.prepared.plugin().to_owned(),
+        action: job.row.action.clone(),
     };
     metrics
         .run_seconds
@@ -202,7 +201,7 @@ pub async fn run(
         Ok(invocation) => {
             let summary = format!(
                 "`{}` on `{}` succeeded: {} HTTP request{}, {} ms",
-                job.action,
+                job.row.action,
                 job.resource_name,
                 invocation.http_requests,
                 if invocation.http_requests == 1 {
@@ -241,8 +240,8 @@ pub async fn run(
     metrics
         .runs
         .get_or_create(&RunLabels {
-            plugin: job.plugin.clone(),
-            action: job.action.clone(),
+            plugin: job.prepared.plugin().to_owned(),
+            action: job.row.action.clone(),
             outcome: outcome["error"]["kind"]
                 .as_str()
                 .unwrap_or(status)
@@ -262,9 +261,9 @@ async fn finish(
 ) -> Result<(), String> {
     // The audit trail is the execution itself; the log tells of failures.
     if status == "succeeded" {
-        tracing::debug!(execution = %job.row.id, resource = %job.resource_name, action = %job.action, "run succeeded");
+        tracing::debug!(execution = %job.row.id, resource = %job.resource_name, action = %job.row.action, "run succeeded");
     } else {
-        tracing::info!(execution = %job.row.id, resource = %job.resource_name, action = %job.action, status, "run failed");
+        tracing::info!(execution = %job.row.id, resource = %job.resource_name, action = %job.row.action, status, "run failed");
     }
     service
         .db

@@ -168,6 +168,15 @@ async fn tokens_decide_who_sees_and_runs_what() {
         )
         .await;
     assert_eq!(contain.status, 403, "{contain:?}");
+    // Told it may not, before anything about its params.
+    let bad = s
+        .post(
+            "/v1/resources/zoom/actions/delete_meeting",
+            &enrich,
+            json!({"meeting_id": "not a number"}),
+        )
+        .await;
+    assert_eq!(bad.status, 403, "{bad:?}");
     assert!(
         contain.body["detail"]
             .as_str()

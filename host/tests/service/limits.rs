@@ -53,11 +53,7 @@ async fn past_its_limits_the_service_answers_429_and_keeps_serving() {
             .await;
         assert_eq!(done["status"], "succeeded", "{done:#}");
     }
-    let metrics = s
-        .request(Method::GET, "/metrics", None, &[], None)
-        .await
-        .body;
-    let metrics = metrics.as_str().unwrap();
+    let metrics = s.metrics().await;
     assert!(
         metrics.contains("soar_runs_rejected_total{resource=\"zoom\"} 1"),
         "{metrics}"
@@ -119,11 +115,7 @@ async fn when_zoom_rate_limits_a_resource_its_other_runs_wait_instead_of_hammeri
         .map(|r| r.status)
         .collect();
     assert_eq!(statuses, [429, 200, 200], "Zoom saw {statuses:?}");
-    let metrics = s
-        .request(Method::GET, "/metrics", None, &[], None)
-        .await
-        .body;
-    let metrics = metrics.as_str().unwrap();
+    let metrics = s.metrics().await;
     assert!(
         metrics.contains("soar_rate_limit_waits_total 1"),
         "{metrics}"

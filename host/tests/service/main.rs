@@ -222,6 +222,14 @@ impl Served {
         }
     }
 
+    /// `GET /metrics` as text.
+    pub async fn metrics(&self) -> String {
+        let answer = self
+            .request(reqwest::Method::GET, "/metrics", None, &[], None)
+            .await;
+        answer.body.as_str().expect("metrics are text").to_owned()
+    }
+
     /// SIGHUP, then wait until `GET /v1/resources` lists `count` resources.
     pub async fn reload(&self, token: &str, count: usize) -> Answer {
         self.signal("HUP");
