@@ -117,3 +117,25 @@ fn processes_writing_at_once_share_the_store_safely() {
     assert_eq!(invoke(&env, &[], &secret).code, 0);
     assert_eq!(env.token_requests().len(), fetched);
 }
+
+#[test]
+fn processes_opening_a_new_state_directory_at_once_all_start() {
+    // A playbook's parallel steps on a fresh machine: each process creates
+    // or joins the store as the others turn it to WAL.
+    let env = Env::new();
+    for round in 0..3 {
+        let state = env.dir.path().join(format!("state-{round}"));
+        let runs: Vec<_> = (0..12)
+            .map(|_| {
+                let state = state.to_str().unwrap().to_owned();
+                std::thread::spawn(move || {
+                    run_cli(&["--state-dir", &state, "actions", "zoom", "--json"], &[])
+                })
+            })
+            .collect();
+        for run in runs {
+            let run = run.join().unwrap();
+            assert_eq!(run.code, 0, "{run:?}");
+        }
+    }
+}

@@ -9,7 +9,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use wasmtime::component::{HasSelf, Linker};
@@ -55,32 +55,54 @@ impl Store {
         Self::init(db, None).expect("an in-memory database always initialises")
     }
 
-    fn init(db: Connection, path: Option<PathBuf>) -> Result<Self, String> {
+    fn init(mut db: Connection, path: Option<PathBuf>) -> Result<Self, String> {
         let where_ = path
             .as_ref()
             .map_or("(memory)".to_owned(), |p| p.display().to_string());
         db.busy_timeout(BUSY_TIMEOUT)
-            .and_then(|()| {
-                db.execute_batch(
-                    "PRAGMA journal_mode = WAL;
-                     PRAGMA synchronous = NORMAL;
-                     CREATE TABLE IF NOT EXISTS entries (
-                         resource TEXT NOT NULL,
-                         key TEXT NOT NULL,
-                         value TEXT NOT NULL,
-                         version INTEGER NOT NULL,
-                         expires_at INTEGER,
-                         PRIMARY KEY (resource, key)
-                     );
-                     CREATE TABLE IF NOT EXISTS versions (id INTEGER PRIMARY KEY CHECK (id = 0), last INTEGER NOT NULL);
-                     INSERT OR IGNORE INTO versions VALUES (0, 0);",
-                )
-            })
             .map_err(|e| format!("{where_}: {e}"))?;
+        // Many processes may open a new state directory at once (a
+        // playbook's parallel steps). Turning the file to WAL can answer
+        // "database is locked" at once, without the busy handler: retry
+        // that for as long as a writer would wait.
+        let deadline = Instant::now() + BUSY_TIMEOUT;
+        loop {
+            match Self::set_up(&mut db) {
+                Ok(()) => break,
+                Err(e) if is_busy(&e) && Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                Err(e) => return Err(format!("{where_}: {e}")),
+            }
+        }
         Ok(Self {
             db: Mutex::new(db),
             path,
         })
+    }
+
+    /// WAL, then the tables in one immediate transaction (the write lock
+    /// taken first, through the busy handler).
+    fn set_up(db: &mut Connection) -> rusqlite::Result<()> {
+        let mode: String = db.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") && !mode.eq_ignore_ascii_case("memory") {
+            db.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
+        }
+        db.execute_batch("PRAGMA synchronous = NORMAL;")?;
+        let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute_batch(
+            "CREATE TABLE IF NOT EXISTS entries (
+                 resource TEXT NOT NULL,
+                 key TEXT NOT NULL,
+                 value TEXT NOT NULL,
+                 version INTEGER NOT NULL,
+                 expires_at INTEGER,
+                 PRIMARY KEY (resource, key)
+             );
+             CREATE TABLE IF NOT EXISTS versions (id INTEGER PRIMARY KEY CHECK (id = 0), last INTEGER NOT NULL);
+             INSERT OR IGNORE INTO versions VALUES (0, 0);",
+        )?;
+        tx.commit()
     }
 
     /// The view of one resource.
@@ -110,6 +132,13 @@ impl Store {
         tx.commit().map_err(unavailable)?;
         Ok(value)
     }
+}
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
 }
 
 fn unavailable(e: rusqlite::Error) -> StoreError {
