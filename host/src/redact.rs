@@ -10,6 +10,7 @@
 use std::io::Write;
 use std::sync::RwLock;
 
+use aho_corasick::{AhoCorasick, MatchKind};
 use base64::Engine;
 use serde_json::Value;
 
@@ -26,7 +27,9 @@ const MIN_SECRET_LEN: usize = 4;
 #[derive(Debug, Clone, Default)]
 pub struct Redactor {
     secrets: Vec<String>,
-    needles: Vec<String>,
+    /// Every form of every secret, found in one pass (leftmost-longest, so a
+    /// secret inside another is not half-masked); `None` while there are none.
+    needles: Option<AhoCorasick>,
 }
 
 impl Redactor {
@@ -40,21 +43,25 @@ impl Redactor {
     fn add(&mut self, secrets: &[String]) -> bool {
         let mut added = false;
         for secret in secrets.iter().filter(|s| s.len() >= MIN_SECRET_LEN) {
-            if self.secrets.contains(secret) {
-                continue;
+            if !self.secrets.contains(secret) {
+                added = true;
+                self.secrets.push(secret.clone());
             }
-            added = true;
-            self.secrets.push(secret.clone());
-            self.needles.extend(forms(secret));
         }
-        // Longest first, so a secret inside another is not half-masked.
-        self.needles.sort_by_key(|n| std::cmp::Reverse(n.len()));
-        self.needles.dedup();
+        if added {
+            let mut forms: Vec<String> = self.secrets.iter().flat_map(|s| forms(s)).collect();
+            forms.sort();
+            forms.dedup();
+            self.needles = AhoCorasick::builder()
+                .match_kind(MatchKind::LeftmostLongest)
+                .build(&forms)
+                .ok();
+        }
         added
     }
 
     pub fn is_empty(&self) -> bool {
-        self.needles.is_empty()
+        self.needles.is_none()
     }
 
     pub fn redact(&self, text: &str) -> String {
@@ -64,16 +71,13 @@ impl Redactor {
     /// `text` with every secret masked, or `None` when it holds none (most
     /// texts: then nothing is copied).
     fn masked(&self, text: &str) -> Option<String> {
-        let first = self
-            .needles
-            .iter()
-            .position(|n| text.contains(n.as_str()))?;
-        let mut out = text.to_owned();
-        for needle in &self.needles[first..] {
-            if out.contains(needle.as_str()) {
-                out = out.replace(needle.as_str(), MASK);
-            }
-        }
+        let needles = self.needles.as_ref()?;
+        needles.find(text)?;
+        let mut out = String::with_capacity(text.len());
+        needles.replace_all_with(text, &mut out, |_, _, out| {
+            out.push_str(MASK);
+            true
+        });
         Some(out)
     }
 
@@ -174,7 +178,7 @@ fn lower_escapes(text: &str) -> String {
 /// Every secret this process has resolved.
 static SECRETS: RwLock<Redactor> = RwLock::new(Redactor {
     secrets: Vec::new(),
-    needles: Vec::new(),
+    needles: None,
 });
 
 /// Mask these secrets in all output from now on.

@@ -146,9 +146,13 @@ impl ActionBuilder {
         self
     }
 
-    /// The result's JSON Schema (2020-12), when it is known.
-    pub fn output(mut self, schema: Value) -> Self {
-        self.output = Some(Box::new(move || schema.clone()));
+    /// The result's JSON Schema (2020-12), when it is known: `build` runs
+    /// only when the manifest is asked for. (Every invoke lists the
+    /// plugin's actions to find one; a schema built eagerly, even a small
+    /// `json!`, is paid for by every run: half of the Zoom plugin's own
+    /// work per call, when its 37 actions did.)
+    pub fn output(mut self, build: impl Fn() -> Value + 'static) -> Self {
+        self.output = Some(Box::new(build));
         self
     }
 

@@ -23,7 +23,7 @@ pub fn actions() -> Vec<Action<Client>> {
             )
             // Scopes and safety depend on the operation called.
             .params_with(params)
-            .output(json!({"type": "object", "required": ["method", "path", "operation", "status", "body"]}))
+            .output(|| json!({"type": "object", "required": ["method", "path", "operation", "status", "body"]}))
             .idempotent(false)
             .run(call),
     ]

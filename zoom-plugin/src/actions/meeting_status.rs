@@ -49,7 +49,7 @@ fn status_action(change: &'static StatusChange) -> Action<Client> {
         .operation("PUT /meetings/{meetingId}/status")
         .scopes(MEETING_WRITE)
         .params_with(|| schema::params(meeting_id(), &["meeting_id"]))
-        .output(json!({"type": "object", "required": ["meeting_id", change.flag, "message"]}))
+        .output(|| json!({"type": "object", "required": ["meeting_id", change.flag, "message"]}))
         .idempotent(true)
         .run(move |client: &mut Client, params: Params| set_status(client, params, change))
 }

@@ -36,7 +36,7 @@ pub fn actions() -> Vec<Action<Client>> {
             .operation("POST /users/{userId}/meetings")
             .scopes(MEETING_WRITE)
             .params_with(create_params)
-            .output(json!({"type": "object", "required": ["id", "join_url"]}))
+            .output(|| json!({"type": "object", "required": ["id", "join_url"]}))
             .run(create),
         Action::enrichment("get_meeting_invitation", "Get meeting invitation")
             .description("The invitation text of a meeting, with its join links")

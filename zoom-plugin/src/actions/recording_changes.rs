@@ -20,7 +20,7 @@ pub fn actions() -> Vec<Action<Client>> {
             .operation("DELETE /meetings/{meetingId}/recordings")
             .scopes(RECORDING_WRITE)
             .params_with(|| delete_params(false))
-            .output(json!({"type": "object", "required": ["meeting_id", "action", "deleted", "message"]}))
+            .output(|| json!({"type": "object", "required": ["meeting_id", "action", "deleted", "message"]}))
             // Deleting twice ends the same (the second answers not-found).
             .idempotent(true)
             .run(delete_all),
@@ -29,7 +29,7 @@ pub fn actions() -> Vec<Action<Client>> {
             .operation("DELETE /meetings/{meetingId}/recordings/{recordingId}")
             .scopes(RECORDING_WRITE)
             .params_with(|| delete_params(true))
-            .output(json!({"type": "object", "required": ["meeting_id", "recording_id", "action", "deleted", "message"]}))
+            .output(|| json!({"type": "object", "required": ["meeting_id", "recording_id", "action", "deleted", "message"]}))
             .idempotent(true)
             .run(delete_file),
         Action::containment("recover_meeting_recordings", "Recover meeting recordings")
@@ -37,7 +37,7 @@ pub fn actions() -> Vec<Action<Client>> {
             .operation("PUT /meetings/{meetingUUID}/recordings/status")
             .scopes(RECORDING_WRITE)
             .params_with(|| schema::params(meeting_instance(), &["meeting_id"]))
-            .output(json!({"type": "object", "required": ["meeting_id", "recovered", "message"]}))
+            .output(|| json!({"type": "object", "required": ["meeting_id", "recovered", "message"]}))
             // It sets a state: twice is once.
             .idempotent(true)
             .run(recover_all),
@@ -46,7 +46,7 @@ pub fn actions() -> Vec<Action<Client>> {
             .operation("PUT /meetings/{meetingId}/recordings/{recordingId}/status")
             .scopes(RECORDING_WRITE)
             .params_with(|| schema::params(schema::merge([meeting_instance(), recording_id()]), &["meeting_id", "recording_id"]))
-            .output(json!({"type": "object", "required": ["meeting_id", "recording_id", "recovered", "message"]}))
+            .output(|| json!({"type": "object", "required": ["meeting_id", "recording_id", "recovered", "message"]}))
             .idempotent(true)
             .run(recover_file),
         Action::enrichment("get_recording_settings", "Get recording settings")
@@ -63,7 +63,7 @@ pub fn actions() -> Vec<Action<Client>> {
             .operation("PATCH /meetings/{meetingId}/recordings/settings")
             .scopes(RECORDING_WRITE)
             .params_with(settings_params)
-            .output(json!({"type": "object", "required": ["meeting_id", "updated", "settings", "message"]}))
+            .output(|| json!({"type": "object", "required": ["meeting_id", "updated", "settings", "message"]}))
             // A PATCH sets fields to the values given: twice is once.
             .idempotent(true)
             .run(update_settings),

@@ -59,7 +59,7 @@ pub fn actions() -> Vec<Action<Client>> {
             .operation("DELETE /users/{userId}/token")
             .scopes(REVOKE_TOKEN)
             .params_with(|| schema::params(user_id(), &["user_id"]))
-            .output(outcome(&["user_id", "sessions_revoked", "message"]))
+            .output(|| outcome(&["user_id", "sessions_revoked", "message"]))
             // Signing out twice leaves the user signed out.
             .idempotent(true)
             .run(revoke_sessions),
@@ -74,7 +74,7 @@ pub fn actions() -> Vec<Action<Client>> {
             .operation("DELETE /users/{userId}")
             .scopes(DELETE_USER)
             .params_with(delete_params)
-            .output(outcome(&["user_id", "action", "deleted", "message"]))
+            .output(|| outcome(&["user_id", "action", "deleted", "message"]))
             // Deleting twice ends the same (the second answers not-found).
             .idempotent(true)
             .run(delete),
@@ -85,7 +85,7 @@ pub fn actions() -> Vec<Action<Client>> {
             .operation("POST /users")
             .scopes(CREATE_USER)
             .params_with(create_params)
-            .output(outcome(&["id", "email", "type"]))
+            .output(|| outcome(&["id", "email", "type"]))
             .run(create),
     ]
 }
@@ -130,7 +130,7 @@ fn status_action(change: &'static StatusChange) -> Action<Client> {
         .operation("PUT /users/{userId}/status")
         .scopes(UPDATE_STATUS)
         .params_with(|| schema::params(user_id(), &["user_id"]))
-        .output(outcome(&["user_id", "action", "status", "message"]))
+        .output(|| outcome(&["user_id", "action", "status", "message"]))
         .idempotent(true)
         .run(move |client: &mut Client, params: Params| set_status(client, params, change))
 }
