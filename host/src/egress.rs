@@ -79,7 +79,12 @@ impl Policy {
     /// The messages name scheme, host and port, never a path or query
     /// (they may carry secrets).
     pub fn check(&self, url: &str) -> Result<Destination, String> {
-        let destination = destination(url)?;
+        self.check_url(&parse(url)?)
+    }
+
+    /// [`Policy::check`] of a URL parsed already.
+    pub fn check_url(&self, url: &url::Url) -> Result<Destination, String> {
+        let destination = destination_of(url)?;
         if self.rules.iter().any(|rule| rule.allows(&destination)) {
             Ok(destination)
         } else {
@@ -152,8 +157,16 @@ impl Rule {
 /// messages never quote the value: a secret pasted into the wrong field must
 /// not be printed.
 pub fn destination(text: &str) -> Result<Destination, String> {
-    let url = url::Url::parse(text)
-        .map_err(|e| format!("not a URL ({e}); expected e.g. https://api.zoom.us/"))?;
+    destination_of(&parse(text)?)
+}
+
+/// A URL, or why not in words that never quote it.
+pub fn parse(text: &str) -> Result<url::Url, String> {
+    url::Url::parse(text)
+        .map_err(|e| format!("not a URL ({e}); expected e.g. https://api.zoom.us/"))
+}
+
+fn destination_of(url: &url::Url) -> Result<Destination, String> {
     let host = url
         .host_str()
         .ok_or("the URL has no host; expected e.g. https://api.zoom.us/")?

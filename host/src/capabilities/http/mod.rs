@@ -87,13 +87,8 @@ impl HttpGrant {
 
     /// Refuse what the policy does not allow; return the URL and its host.
     fn check(&self, request: &HttpRequest) -> Result<(reqwest::Url, String), HttpError> {
-        let host = self
-            .egress
-            .check(&request.url)
-            .map_err(HttpError::Denied)?
-            .host;
-        let url = reqwest::Url::parse(&request.url)
-            .map_err(|e| HttpError::Invalid(format!("bad URL: {e}")))?;
+        let url = crate::egress::parse(&request.url).map_err(HttpError::Denied)?;
+        let host = self.egress.check_url(&url).map_err(HttpError::Denied)?.host;
         if request
             .body
             .as_ref()
