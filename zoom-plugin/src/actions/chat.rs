@@ -58,7 +58,7 @@ pub fn actions() -> Vec<Action<Client>> {
         Action::enrichment("list_chat_messages", "List chat messages")
             .description(
                 "A user's Team Chat messages with a contact or in a channel, on one day (today by default) \
-                 or from a time on, within the last six months; newest first",
+                 or from a time on, within the last six months",
             )
             .operation("GET /chat/users/{userId}/messages")
             .scopes(LIST_MESSAGES)
