@@ -444,7 +444,12 @@ fn the_test_call_says_which_actions_will_work_and_why_not() {
             "update_recording_settings",
             "list_signin_activities",
             "list_operation_logs",
-            "list_meeting_participants_report"
+            "list_meeting_participants_report",
+            "list_call_history",
+            "list_user_call_history",
+            "send_chat_message",
+            "list_chat_messages",
+            "list_chat_channels"
         ]
     );
     let why = readiness
@@ -459,7 +464,7 @@ fn the_test_call_says_which_actions_will_work_and_why_not() {
         "{why}"
     );
     let run = env.cli(&["test", resource]);
-    assert!(run.stdout.contains("actions: 9 of 36 ready"), "{run:?}");
+    assert!(run.stdout.contains("actions: 9 of 41 ready"), "{run:?}");
     assert!(
         run.stdout.contains("✗ update_user: missing scope"),
         "{run:?}"

@@ -8,6 +8,7 @@ mod common;
 
 use common::{Env, Run, assert_follows_zooms_specs, assert_rejected, assert_zoom_error, query};
 use serde_json::{Value, json};
+use zoom_sandbox::date_days_ago as day;
 
 /// A resource that lets call_api send these methods.
 fn allowing(env: &Env, methods: &str) -> std::path::PathBuf {
@@ -58,6 +59,48 @@ fn a_get_answers_zooms_status_and_body() {
         "error: not found (Zoom 1001): User does not exist: nobody@example.org.",
     );
     assert_follows_zooms_specs(&env);
+}
+
+#[test]
+fn a_phone_get_is_checked_against_the_phone_and_chat_summary() {
+    let env = Env::new();
+    let (from, to) = (day(6), day(1));
+    let params = json!({"path": "/phone/users/me/call_history",
+                        "query": {"from": from, "to": to, "page_size": 5}});
+    let run = env.invoke("call_api", params);
+    assert_eq!(run.code, 0, "{run:?}");
+    let out = run.json();
+    assert_eq!(
+        (&out["operation"], &out["status"]),
+        (
+            &json!("GET /phone/users/{userId}/call_history"),
+            &json!(200)
+        )
+    );
+    assert_eq!(out["body"]["call_logs"].as_array().map(Vec::len), Some(5));
+    let r = env.only_api_request();
+    assert_eq!(r.path, "/v2/phone/users/me/call_history");
+    assert_eq!(
+        query(&r),
+        vec![
+            ("from", from.as_str()),
+            ("to", to.as_str()),
+            ("page_size", "5")
+        ]
+    );
+    // A Team Chat path too; a parameter of the deprecated call_logs call is not one of call_history's.
+    let run = env.invoke("call_api", json!({"path": "/chat/users/me/channels"}));
+    assert_eq!(
+        run.json()["body"]["channels"].as_array().map(Vec::len),
+        Some(10)
+    );
+    assert_follows_zooms_specs(&env);
+    env.sandbox.clear_requests();
+    let run = env.invoke(
+        "call_api",
+        json!({"path": "/phone/call_history", "query": {"type": "missed"}}),
+    );
+    assert_rejected(&env, &run, "param `query.type` is not a query parameter");
 }
 
 #[test]

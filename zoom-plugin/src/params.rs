@@ -77,6 +77,29 @@ impl Params {
         Ok(pairs)
     }
 
+    /// Array params as query pairs, one `name=item` pair per item (the
+    /// OpenAPI default for a query array: Zoom's specs declare no style).
+    pub fn array_query(&self, names: &[&str]) -> Result<Vec<(String, String)>, ActionError> {
+        let mut pairs = Vec::new();
+        for name in names {
+            match self.get(name) {
+                None => {}
+                Some(Value::Array(items)) => {
+                    for item in items {
+                        let Some(text) = item.as_str().filter(|t| !t.trim().is_empty()) else {
+                            return Err(invalid_input(format!(
+                                "param `{name}` must be a list of non-empty strings"
+                            )));
+                        };
+                        pairs.push(((*name).to_owned(), text.to_owned()));
+                    }
+                }
+                Some(_) => return Err(invalid_input(format!("param `{name}` must be a list"))),
+            }
+        }
+        Ok(pairs)
+    }
+
     /// The params that are not `exclude`d, as a JSON body: only the fields given.
     pub fn body_without(&self, exclude: &[&str]) -> Map<String, Value> {
         self.0

@@ -53,6 +53,11 @@ fn the_actions_are_declared_with_operation_and_scopes() {
             "list_signin_activities",
             "list_operation_logs",
             "list_meeting_participants_report",
+            "list_call_history",
+            "list_user_call_history",
+            "send_chat_message",
+            "list_chat_messages",
+            "list_chat_channels",
             "call_api",
         ]
     );
@@ -140,6 +145,27 @@ fn schemas_have_real_nesting_and_bounds() {
     let sharing = schema("update_recording_settings");
     assert_eq!(sharing["properties"]["password"]["minLength"], 8);
     assert_eq!(sharing["additionalProperties"], false);
+    // Zoom Phone and Team Chat: their own page sizes, enums and formats.
+    let calls = schema("list_user_call_history");
+    assert_eq!(calls["required"], serde_json::json!(["user_id"]));
+    assert_eq!(calls["properties"]["page_size"]["maximum"], 300);
+    assert_eq!(calls["properties"]["from"]["format"], "date");
+    assert!(
+        calls["properties"]["call_results"]["items"]["enum"]
+            .as_array()
+            .unwrap()
+            .contains(&"blocked".into())
+    );
+    let messages = schema("list_chat_messages");
+    assert_eq!(messages["properties"]["page_size"]["maximum"], 50);
+    assert_eq!(messages["properties"]["from"]["format"], "date-time");
+    assert_eq!(
+        schema("list_chat_channels")["properties"]["page_size"]["maximum"],
+        1000
+    );
+    let send = schema("send_chat_message");
+    assert_eq!(send["required"], serde_json::json!(["user_id", "message"]));
+    assert_eq!(send["properties"]["message"]["maxLength"], 1024);
     let logs = schema("list_operation_logs");
     assert_eq!(logs["required"], serde_json::json!(["from", "to"]));
     assert_eq!(logs["properties"]["to"]["format"], "date");

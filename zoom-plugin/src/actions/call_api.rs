@@ -1,7 +1,8 @@
 //! `call_api`: any operation of Zoom's API for what no action covers yet.
 //! Confined to the resource's API URL (`{api_url}v2` + a checked path), to
 //! the methods the resource allows (`call_api_methods`, GET only by
-//! default), and to the operations of Zoom's specs: an unknown operation,
+//! default), and to the operations of Zoom's specs (meetings, users,
+//! reports, ..., Phone and Team Chat): an unknown operation,
 //! or a query parameter it does not declare, is refused before anything is
 //! sent.
 
@@ -71,10 +72,9 @@ fn call(client: &mut Client, params: Params) -> Result<Value, ActionError> {
     }
     let given = params.string("path")?;
     let path = confined(&given)?;
-    let operations = operations::all();
-    let operation = operations::find(&operations, &method, &path).ok_or_else(|| {
+    let operation = operations::lookup(&method, &path).ok_or_else(|| {
         invalid_input(format!(
-            "{method} {path} is not an operation of Zoom's API (its specs' endpoint summary)"
+            "{method} {path} is not an operation of Zoom's API (its specs' endpoint summaries)"
         ))
     })?;
     let query = query(&params, &operation.query_params())?;

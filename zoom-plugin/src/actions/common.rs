@@ -41,12 +41,20 @@ pub fn login_type() -> Value {
 
 /// Zoom's token paging, plus `limit` to follow pages.
 pub fn paging(max_page_size: u64) -> Value {
+    paging_from(30, max_page_size)
+}
+
+/// [`paging`] of a list whose default page size is not Zoom's usual 30
+/// (Team Chat's 10).
+pub fn paging_from(default_page_size: u64, max_page_size: u64) -> Value {
     json!({
         "page_size": {
             "type": "integer",
             "minimum": 1,
             "maximum": max_page_size,
-            "description": format!("Records per page Zoom returns (Zoom's default 30, max {max_page_size})"),
+            "description": format!(
+                "Records per page Zoom returns (Zoom's default {default_page_size}, max {max_page_size})"
+            ),
         },
         "next_page_token": {
             "type": "string",

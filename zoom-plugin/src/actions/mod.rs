@@ -2,12 +2,14 @@
 //! dispatch both come from [`all`].
 
 mod call_api;
+mod chat;
 mod common;
 mod dates;
 mod meeting_status;
 mod meetings;
 mod paging;
 mod past_meetings;
+mod phone;
 mod recording_changes;
 mod recording_download;
 mod recordings;
@@ -30,6 +32,8 @@ pub fn all() -> Vec<Action<Client>> {
     actions.extend(recordings::actions());
     actions.extend(recording_changes::actions());
     actions.extend(reports::actions());
+    actions.extend(phone::actions());
+    actions.extend(chat::actions());
     actions.extend(call_api::actions());
     actions
 }

@@ -12,6 +12,10 @@ use crate::params::Params;
 pub const MAX_PAGE_SIZE: u64 = 300;
 /// `GET /users` allows more (Zoom's 2025 User spec).
 pub const MAX_USERS_PAGE_SIZE: u64 = 2000;
+/// Team Chat: a user's messages (default 10) and channels (default 10).
+pub const CHAT_DEFAULT_PAGE_SIZE: u64 = 10;
+pub const MAX_CHAT_MESSAGES_PAGE_SIZE: u64 = 50;
+pub const MAX_CHANNELS_PAGE_SIZE: u64 = 1000;
 
 /// List `path`, whose records sit in the array `items` of each page.
 pub fn list(
