@@ -51,7 +51,7 @@ pub fn actions() -> Vec<Action<Client>> {
             .operation("POST /chat/users/{userId}/messages")
             .scopes(SEND_MESSAGE)
             .params_with(send_params)
-            .output(json!({"type": "object", "required": ["id", "user_id", "sent", "message"]}))
+            .output(|| json!({"type": "object", "required": ["id", "user_id", "sent", "message"]}))
             // A second send is a second message.
             .idempotent(false)
             .run(send),
@@ -63,7 +63,7 @@ pub fn actions() -> Vec<Action<Client>> {
             .operation("GET /chat/users/{userId}/messages")
             .scopes(LIST_MESSAGES)
             .params_with(list_params)
-            .output(json!({
+            .output(|| json!({
                 "type": "object",
                 "required": ["messages"],
                 "properties": {
@@ -77,7 +77,7 @@ pub fn actions() -> Vec<Action<Client>> {
             .operation("GET /chat/users/{userId}/channels")
             .scopes(LIST_CHANNELS)
             .params_with(channel_params)
-            .output(json!({
+            .output(|| json!({
                 "type": "object",
                 "required": ["channels"],
                 "properties": {

@@ -84,7 +84,7 @@ pub fn actions() -> Vec<Action<Client>> {
             .operation("GET /phone/call_history")
             .scopes(ACCOUNT_CALL_HISTORY)
             .params_with(|| history_params(false))
-            .output(output())
+            .output(output)
             .run(account_history),
         Action::enrichment("list_user_call_history", "List user call history")
             .description(
@@ -94,7 +94,7 @@ pub fn actions() -> Vec<Action<Client>> {
             .operation("GET /phone/users/{userId}/call_history")
             .scopes(USER_CALL_HISTORY)
             .params_with(|| history_params(true))
-            .output(output())
+            .output(output)
             .run(user_history),
     ]
 }
