@@ -4,6 +4,7 @@ use serde_json::{Value, json};
 use soar_plugin_sdk::{ActionError, encode};
 
 use crate::params::Params;
+use crate::schemas;
 
 pub fn user_id() -> Value {
     json!({"user_id": {
@@ -14,12 +15,66 @@ pub fn user_id() -> Value {
 }
 
 pub fn meeting_id() -> Value {
-    // An integer: the host turns "123" into 123 before the plugin runs.
-    json!({"meeting_id": {
-        "type": "integer",
-        "minimum": 1,
-        "description": "The meeting ID (a number, or a numeric string)",
-    }})
+    MEETING.id_param()
+}
+
+pub fn webinar_id() -> Value {
+    WEBINAR.id_param()
+}
+
+/// A meeting or a webinar: Zoom gives both the same operations under their own paths, and the
+/// actions that wrap them differ only in what this names.
+pub struct Event {
+    /// `meeting` or `webinar`, as messages say it.
+    pub noun: &'static str,
+    /// `Meeting` or `Webinar`, to start a message.
+    pub title: &'static str,
+    /// The ID param, `meeting_id` or `webinar_id`.
+    pub param: &'static str,
+    /// The path's collection, `meetings` or `webinars`.
+    pub collection: &'static str,
+    /// The body of the update (PATCH) operation.
+    pub update_body: fn() -> Value,
+    /// The body of the add-registrant operation.
+    pub registrant_body: fn() -> Value,
+    /// The body of the registrant-status operation.
+    pub registrant_status_body: fn() -> Value,
+}
+
+pub const MEETING: Event = Event {
+    noun: "meeting",
+    title: "Meeting",
+    param: "meeting_id",
+    collection: "meetings",
+    update_body: schemas::meeting_update,
+    registrant_body: schemas::meeting_registrant,
+    registrant_status_body: schemas::registrant_status,
+};
+
+pub const WEBINAR: Event = Event {
+    noun: "webinar",
+    title: "Webinar",
+    param: "webinar_id",
+    collection: "webinars",
+    update_body: schemas::webinar_update,
+    registrant_body: schemas::webinar_registrant,
+    registrant_status_body: schemas::webinar_registrant_status,
+};
+
+impl Event {
+    /// The ID param's schema. An integer: the host turns "123" into 123 before the plugin runs.
+    pub fn id_param(&self) -> Value {
+        json!({self.param: {
+            "type": "integer",
+            "minimum": 1,
+            "description": format!("The {} ID (a number, or a numeric string)", self.noun),
+        }})
+    }
+
+    /// The ID given: a positive integer.
+    pub fn id(&self, params: &Params) -> Result<u64, ActionError> {
+        params.number_id(self.param, self.noun)
+    }
 }
 
 /// A string (the host turns a number into one): a meeting ID or a UUID.

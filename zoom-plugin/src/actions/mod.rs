@@ -7,6 +7,7 @@ mod dates;
 mod meeting_status;
 mod meetings;
 mod paging;
+mod panelists;
 mod past_meetings;
 mod recording_changes;
 mod recording_download;
@@ -15,6 +16,7 @@ mod registrants;
 mod reports;
 mod user_lifecycle;
 mod users;
+mod webinars;
 
 use soar_plugin_sdk::Action;
 
@@ -27,6 +29,7 @@ pub fn all() -> Vec<Action<Client>> {
     actions.extend(meeting_status::actions());
     actions.extend(past_meetings::actions());
     actions.extend(registrants::actions());
+    actions.extend(webinars::actions());
     actions.extend(recordings::actions());
     actions.extend(recording_changes::actions());
     actions.extend(reports::actions());
