@@ -74,6 +74,19 @@ fn list_webinars_follows_numbered_pages_up_to_the_limit() {
         ]
     );
 
+    // A limit inside a page: the rest of that page is left out, and the answer says so.
+    env.sandbox.clear_requests();
+    let cut = env
+        .invoke(
+            "list_webinars",
+            json!({"user_id": "me", "page_size": 3, "limit": 2}),
+        )
+        .json();
+    assert_eq!(cut["webinars"].as_array().unwrap().len(), 2);
+    assert_eq!(cut["truncated"], true, "{cut}");
+    assert!(cut["note"].as_str().unwrap().contains("page 1"), "{cut}");
+    assert_eq!(env.api_requests().len(), 1);
+
     let run = env.invoke("list_webinars", json!({"user_id": "nobody@example.com"}));
     assert_zoom_error(
         &run,

@@ -97,12 +97,16 @@ pub fn list_numbered(
             number += 1;
             continue;
         }
-        let mut truncated = false;
+        let mut note = None;
         if let Some(limit) = limit
             && gathered.len() as u64 > limit
         {
+            let dropped = gathered.len() as u64 - limit;
             gathered.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-            truncated = true;
+            note = Some(format!(
+                "{dropped} record(s) of page {number} were left out to stop at limit {limit}; \
+                 ask with a page_size that divides limit to page without gaps"
+            ));
         }
         if let Value::Object(map) = &mut page {
             map.remove("next_page_token");
@@ -110,8 +114,9 @@ pub fn list_numbered(
             if limit.is_some() {
                 map.insert("pages_fetched".into(), pages.into());
             }
-            if truncated {
+            if let Some(note) = note {
                 map.insert("truncated".into(), true.into());
+                map.insert("note".into(), note.into());
             }
         }
         return Ok(page);
