@@ -29,7 +29,7 @@ fn list_webinars_follows_numbered_pages_up_to_the_limit() {
     let env = Env::new();
     let run = env.invoke(
         "list_webinars",
-        json!({"user_id": "me", "page_size": 3, "limit": 4}),
+        json!({"user_id": "me", "page_size": 3, "limit": 6}),
     );
     assert_eq!(run.code, 0, "{run:?}");
     let out = run.json();
@@ -59,17 +59,17 @@ fn list_webinars_follows_numbered_pages_up_to_the_limit() {
     env.sandbox.clear_requests();
     let run = env.invoke(
         "list_webinars",
-        json!({"user_id": "me", "type": "upcoming", "page_size": 2, "page_number": 2}),
+        json!({"user_id": "me", "type": "upcoming", "page_size": 3, "page_number": 2}),
     );
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(run.json()["webinars"].as_array().unwrap().len(), 1);
-    assert_eq!(run.json()["total_records"], 3);
+    assert_eq!(run.json()["total_records"], 4);
     let r = env.only_api_request();
     assert_eq!(
         query(&r),
         vec![
             ("type", "upcoming"),
-            ("page_size", "2"),
+            ("page_size", "3"),
             ("page_number", "2")
         ]
     );
@@ -210,9 +210,16 @@ fn delete_webinar_then_get_webinar_is_zooms_not_found() {
 }
 
 #[test]
-fn end_webinar_puts_the_end_action() {
+fn end_webinar_puts_the_end_action_then_the_webinar_can_be_deleted() {
     let env = Env::new();
-    let id = seeded_webinar(&env);
+    // In list order (by start time): yesterday's, the one in progress, the upcoming ones.
+    let id = env.sandbox.webinar_ids("me")[1];
+    let run = env.invoke("delete_webinar", json!({"webinar_id": id}));
+    assert_zoom_error(
+        &run,
+        "error: conflict (Zoom 3002): Sorry, you cannot delete this webinar since it is in progress.",
+    );
+    env.sandbox.clear_requests();
     let run = env.invoke("end_webinar", json!({"webinar_id": id}));
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(
@@ -225,7 +232,9 @@ fn end_webinar_puts_the_end_action() {
         ("PUT", format!("/v2/webinars/{id}/status"))
     );
     assert_eq!(r.json, Some(json!({"action": "end"})));
-    assert_eq!(env.sandbox.webinar(id).unwrap()["id"], id);
+    let run = env.invoke("delete_webinar", json!({"webinar_id": id}));
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(env.sandbox.webinar(id).is_none());
     let run = env.invoke("end_webinar", json!({"webinar_id": 1234}));
     assert_zoom_error(
         &run,
