@@ -8,6 +8,7 @@ mod common;
 
 use common::{Env, assert_follows_zooms_specs, assert_rejected, assert_zoom_error, query};
 use serde_json::{Value, json};
+use zoom_sandbox::catalog::percent_encode;
 
 /// The owner's webinar that the sandbox seeds with registrants and panelists.
 fn seeded_webinar(env: &Env) -> u64 {
@@ -144,6 +145,28 @@ fn create_webinar_then_get_webinar_returns_what_was_created() {
     assert_eq!(
         env.sandbox.webinar(id).unwrap()["topic"],
         "Incident briefing"
+    );
+    assert_follows_zooms_specs(&env);
+}
+
+#[test]
+fn get_webinar_by_a_uuid_that_zoom_wants_encoded_twice() {
+    let env = Env::new();
+    // In list order (by start time), yesterday's comes first; its UUID begins with `/`.
+    let past = env.sandbox.webinar_ids("me")[0];
+    let uuid = env.sandbox.webinar(past).unwrap()["uuid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(uuid.starts_with('/'), "{uuid}");
+    let run = env.invoke("get_webinar", json!({"webinar_id": uuid}));
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json()["id"], past);
+    let r = env.only_api_request();
+    let twice = percent_encode(&percent_encode(&uuid));
+    assert_eq!(
+        (r.method.as_str(), r.path),
+        ("GET", format!("/v2/webinars/{twice}"))
     );
     assert_follows_zooms_specs(&env);
 }
@@ -495,7 +518,7 @@ fn wrong_webinar_params_are_refused_with_their_path_before_anything_is_sent() {
         ),
         (
             "get_webinar",
-            json!({"webinar_id": 0}),
+            json!({"webinar_id": ""}),
             "param `webinar_id`",
         ),
         (

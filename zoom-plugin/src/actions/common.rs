@@ -75,16 +75,34 @@ impl Event {
     pub fn id(&self, params: &Params) -> Result<u64, ActionError> {
         params.number_id(self.param, self.noun)
     }
+
+    /// The ID param where Zoom also takes a UUID: a string (the host turns a number into one).
+    /// Not `["integer", "string"]`, which the README's tables cannot show.
+    pub fn instance_param(&self, description: &str) -> Value {
+        json!({self.param: {"type": "string", "minLength": 1, "description": description}})
+    }
+
+    /// The `{meetingId}` (`{webinarId}`) path segment. A number is the ID; any
+    /// other text a UUID, which Zoom wants encoded twice when it starts with
+    /// `/` or holds `//`.
+    pub fn segment(&self, params: &Params) -> Result<String, ActionError> {
+        let id = params.string(self.param)?;
+        let id = id.trim();
+        if id.bytes().all(|b| b.is_ascii_digit()) {
+            return Ok(id.to_owned());
+        }
+        let once = encode::segment(id);
+        Ok(match id.starts_with('/') || id.contains("//") {
+            true => encode::segment(&once),
+            false => once,
+        })
+    }
 }
 
-/// A string (the host turns a number into one): a meeting ID or a UUID.
-/// Not `["integer", "string"]`, which the README's tables cannot show.
 pub fn meeting_instance() -> Value {
-    json!({"meeting_id": {
-        "type": "string",
-        "minLength": 1,
-        "description": "The meeting ID (its latest instance), or a meeting UUID (one past instance)",
-    }})
+    MEETING.instance_param(
+        "The meeting ID (its latest instance), or a meeting UUID (one past instance)",
+    )
 }
 
 pub fn login_type() -> Value {
@@ -123,20 +141,9 @@ pub fn meeting_key(params: &Params) -> Result<Value, ActionError> {
     Ok(id.parse::<u64>().map_or_else(|_| json!(id), |n| json!(n)))
 }
 
-/// The meeting's `{meetingId}` path segment. A number is the meeting ID; any
-/// other text a meeting UUID, which Zoom wants encoded twice when it starts
-/// with `/` or holds `//`.
+/// The meeting's `{meetingId}` path segment (see [`Event::segment`]).
 pub fn meeting_segment(params: &Params) -> Result<String, ActionError> {
-    let id = params.string("meeting_id")?;
-    let id = id.trim();
-    if id.bytes().all(|b| b.is_ascii_digit()) {
-        return Ok(id.to_owned());
-    }
-    let once = encode::segment(id);
-    Ok(match id.starts_with('/') || id.contains("//") {
-        true => encode::segment(&once),
-        false => once,
-    })
+    MEETING.segment(params)
 }
 
 #[cfg(test)]

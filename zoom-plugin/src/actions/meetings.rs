@@ -137,15 +137,16 @@ fn list(client: &mut Client, params: Params) -> Result<Value, ActionError> {
     list_pages(client, &path, "meetings", query, &params, MAX_PAGE_SIZE)
 }
 
-/// Zoom's answer is the result: passed on as it came. A meeting's or a webinar's.
+/// Zoom's answer is the result: passed on as it came. A meeting's, or a
+/// webinar's (by ID or UUID, which that operation also takes).
 pub(super) fn get(
     client: &mut Client,
     params: Params,
     event: &Event,
 ) -> Result<Output, ActionError> {
-    let id = event.id(&params)?;
+    let segment = event.segment(&params)?;
     let query = params.query(&["occurrence_id", "show_previous_occurrences"])?;
-    client.call_verbatim("GET", &format!("{}/{id}", event.collection), &query)
+    client.call_verbatim("GET", &format!("{}/{segment}", event.collection), &query)
 }
 
 /// Zoom's 201 answer, the meeting (or webinar) as created, is the result.

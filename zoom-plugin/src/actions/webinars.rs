@@ -103,8 +103,10 @@ fn get_params() -> Value {
         "type": "boolean",
         "description": "List the occurrences of a recurring webinar that are already past too",
     }});
+    // Zoom's operation takes a webinar ID or UUID.
+    let id = WEBINAR.instance_param("The webinar ID, or a webinar UUID");
     let properties = schema::merge([
-        webinar_id(),
+        id,
         occurrence("Only this occurrence of a recurring webinar"),
         previous,
     ]);
