@@ -433,6 +433,20 @@ fn the_test_call_says_which_actions_will_work_and_why_not() {
             "add_meeting_registrant",
             "update_meeting_registrant_status",
             "delete_meeting_registrant",
+            // Webinars: no webinar scope at all.
+            "list_webinars",
+            "get_webinar",
+            "create_webinar",
+            "update_webinar",
+            "delete_webinar",
+            "end_webinar",
+            "list_webinar_registrants",
+            "add_webinar_registrant",
+            "update_webinar_registrant_status",
+            "delete_webinar_registrant",
+            "list_webinar_panelists",
+            "add_webinar_panelists",
+            "remove_webinar_panelist",
             "list_recordings",
             "get_meeting_recordings",
             "download_recording",
@@ -464,7 +478,7 @@ fn the_test_call_says_which_actions_will_work_and_why_not() {
         "{why}"
     );
     let run = env.cli(&["test", resource]);
-    assert!(run.stdout.contains("actions: 9 of 41 ready"), "{run:?}");
+    assert!(run.stdout.contains("actions: 9 of 54 ready"), "{run:?}");
     assert!(
         run.stdout.contains("✗ update_user: missing scope"),
         "{run:?}"

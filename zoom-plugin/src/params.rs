@@ -44,11 +44,21 @@ impl Params {
 
     /// A Zoom meeting ID: a positive integer, given as a number or a numeric string.
     pub fn meeting_id(&self) -> Result<u64, ActionError> {
-        let bad = || invalid_input("param `meeting_id` must be a meeting number (digits only)");
-        match self.get("meeting_id") {
+        self.number_id("meeting_id", "meeting")
+    }
+
+    /// A Zoom meeting or webinar ID (`noun`) in param `name`: a positive integer, given as a
+    /// number or a numeric string.
+    pub fn number_id(&self, name: &str, noun: &str) -> Result<u64, ActionError> {
+        let bad = || {
+            invalid_input(format!(
+                "param `{name}` must be a {noun} number (digits only)"
+            ))
+        };
+        match self.get(name) {
             Some(Value::Number(n)) => n.as_u64().ok_or_else(bad),
             Some(Value::String(s)) => s.trim().parse::<u64>().map_err(|_| bad()),
-            None => Err(invalid_input("param `meeting_id` is required")),
+            None => Err(invalid_input(format!("param `{name}` is required"))),
             Some(_) => Err(bad()),
         }
     }

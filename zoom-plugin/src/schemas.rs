@@ -49,6 +49,31 @@ pub fn recording_settings() -> Value {
     parse(include_str!("../schemas/recording-settings.json"))
 }
 
+/// The body of `POST /users/{userId}/webinars`.
+pub fn webinar_create() -> Value {
+    parse(include_str!("../schemas/webinar-create.json"))
+}
+
+/// The body of `PATCH /webinars/{webinarId}`.
+pub fn webinar_update() -> Value {
+    parse(include_str!("../schemas/webinar-update.json"))
+}
+
+/// The body of `POST /webinars/{webinarId}/registrants`.
+pub fn webinar_registrant() -> Value {
+    parse(include_str!("../schemas/webinar-registrant.json"))
+}
+
+/// The body of `PUT /webinars/{webinarId}/registrants/status`.
+pub fn webinar_registrant_status() -> Value {
+    parse(include_str!("../schemas/webinar-registrant-status.json"))
+}
+
+/// The body of `POST /webinars/{webinarId}/panelists`.
+pub fn panelists() -> Value {
+    parse(include_str!("../schemas/panelists.json"))
+}
+
 /// The required fields of a body schema.
 pub fn required(body: &Value) -> Vec<&str> {
     body.get("required")
@@ -104,6 +129,17 @@ mod tests {
         let statuses = registrant_status();
         assert_eq!(required(&statuses), ["action"]);
         assert_eq!(statuses["properties"]["registrants"]["maxItems"], 30);
+        assert_eq!(
+            webinar_create()["properties"]["type"]["enum"],
+            serde_json::json!([5, 6, 9])
+        );
+        assert!(webinar_update()["properties"]["settings"].is_object());
+        assert_eq!(required(&webinar_registrant()), ["email", "first_name"]);
+        assert_eq!(
+            webinar_registrant_status()["properties"]["registrants"]["maxItems"],
+            30
+        );
+        assert_eq!(panelists()["properties"]["panelists"]["maxItems"], 30);
         let sharing = &recording_settings()["properties"]["share_recording"];
         assert_eq!(
             sharing["enum"],

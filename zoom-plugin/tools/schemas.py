@@ -180,6 +180,31 @@ def main():
     add_enums(statuses, body(combined, "/meetings/{meetingId}/registrants/status", "put"))
     write("registrant-status.json", statuses)
 
+    # Webinars: the same derivation as their meeting equivalents.
+    webinar = body(load("zoom-meeting-api.openapi.yaml"), "/users/{userId}/webinars", "post")
+    add_enums(webinar, body(combined, "/users/{userId}/webinars", "post"))
+    webinar["properties"]["recurrence"]["properties"]["weekly_days"].pop("enum", None)
+    webinar["properties"]["duration"]["minimum"] = 0
+    write("webinar-create.json", webinar)
+
+    webinar_update = body(load("zoom-meeting-api.openapi.yaml"), "/webinars/{webinarId}")
+    add_enums(webinar_update, body(combined, "/webinars/{webinarId}"))
+    webinar_update["properties"]["recurrence"]["properties"]["weekly_days"].pop("enum", None)
+    webinar_update["properties"]["duration"]["minimum"] = 0
+    write("webinar-update.json", webinar_update)
+
+    webinar_registrant = body(load("zoom-meeting-api.openapi.yaml"), "/webinars/{webinarId}/registrants", "post")
+    add_enums(webinar_registrant, body(combined, "/webinars/{webinarId}/registrants", "post"))
+    write("webinar-registrant.json", webinar_registrant)
+
+    webinar_statuses = body(load("zoom-meeting-api.openapi.yaml"), "/webinars/{webinarId}/registrants/status", "put")
+    add_enums(webinar_statuses, body(combined, "/webinars/{webinarId}/registrants/status", "put"))
+    write("webinar-registrant-status.json", webinar_statuses)
+
+    panelists = body(load("zoom-meeting-api.openapi.yaml"), "/webinars/{webinarId}/panelists", "post")
+    add_enums(panelists, body(combined, "/webinars/{webinarId}/panelists", "post"))
+    write("panelists.json", panelists)
+
     recording = body(load("zoom-meeting-api.openapi.yaml"), "/meetings/{meetingId}/recordings/settings")
     add_enums(recording, body(combined, "/meetings/{meetingId}/recordings/settings"))
     write("recording-settings.json", recording)

@@ -4,6 +4,7 @@ use serde_json::{Value, json};
 use soar_plugin_sdk::{ActionError, encode};
 
 use crate::params::Params;
+use crate::schemas;
 
 pub fn user_id() -> Value {
     json!({"user_id": {
@@ -14,22 +15,94 @@ pub fn user_id() -> Value {
 }
 
 pub fn meeting_id() -> Value {
-    // An integer: the host turns "123" into 123 before the plugin runs.
-    json!({"meeting_id": {
-        "type": "integer",
-        "minimum": 1,
-        "description": "The meeting ID (a number, or a numeric string)",
-    }})
+    MEETING.id_param()
 }
 
-/// A string (the host turns a number into one): a meeting ID or a UUID.
-/// Not `["integer", "string"]`, which the README's tables cannot show.
+pub fn webinar_id() -> Value {
+    WEBINAR.id_param()
+}
+
+/// A meeting or a webinar: Zoom gives both the same operations under their own paths, and the
+/// actions that wrap them differ only in what this names.
+pub struct Event {
+    /// `meeting` or `webinar`, as messages say it.
+    pub noun: &'static str,
+    /// `Meeting` or `Webinar`, to start a message.
+    pub title: &'static str,
+    /// The ID param, `meeting_id` or `webinar_id`.
+    pub param: &'static str,
+    /// The path's collection, `meetings` or `webinars`.
+    pub collection: &'static str,
+    /// The body of the update (PATCH) operation.
+    pub update_body: fn() -> Value,
+    /// The body of the add-registrant operation.
+    pub registrant_body: fn() -> Value,
+    /// The body of the registrant-status operation.
+    pub registrant_status_body: fn() -> Value,
+}
+
+pub const MEETING: Event = Event {
+    noun: "meeting",
+    title: "Meeting",
+    param: "meeting_id",
+    collection: "meetings",
+    update_body: schemas::meeting_update,
+    registrant_body: schemas::meeting_registrant,
+    registrant_status_body: schemas::registrant_status,
+};
+
+pub const WEBINAR: Event = Event {
+    noun: "webinar",
+    title: "Webinar",
+    param: "webinar_id",
+    collection: "webinars",
+    update_body: schemas::webinar_update,
+    registrant_body: schemas::webinar_registrant,
+    registrant_status_body: schemas::webinar_registrant_status,
+};
+
+impl Event {
+    /// The ID param's schema. An integer: the host turns "123" into 123 before the plugin runs.
+    pub fn id_param(&self) -> Value {
+        json!({self.param: {
+            "type": "integer",
+            "minimum": 1,
+            "description": format!("The {} ID (a number, or a numeric string)", self.noun),
+        }})
+    }
+
+    /// The ID given: a positive integer.
+    pub fn id(&self, params: &Params) -> Result<u64, ActionError> {
+        params.number_id(self.param, self.noun)
+    }
+
+    /// The ID param where Zoom also takes a UUID: a string (the host turns a number into one).
+    /// Not `["integer", "string"]`, which the README's tables cannot show.
+    pub fn instance_param(&self, description: &str) -> Value {
+        json!({self.param: {"type": "string", "minLength": 1, "description": description}})
+    }
+
+    /// The `{meetingId}` (`{webinarId}`) path segment. A number is the ID; any
+    /// other text a UUID, which Zoom wants encoded twice when it starts with
+    /// `/` or holds `//`.
+    pub fn segment(&self, params: &Params) -> Result<String, ActionError> {
+        let id = params.string(self.param)?;
+        let id = id.trim();
+        if id.bytes().all(|b| b.is_ascii_digit()) {
+            return Ok(id.to_owned());
+        }
+        let once = encode::segment(id);
+        Ok(match id.starts_with('/') || id.contains("//") {
+            true => encode::segment(&once),
+            false => once,
+        })
+    }
+}
+
 pub fn meeting_instance() -> Value {
-    json!({"meeting_id": {
-        "type": "string",
-        "minLength": 1,
-        "description": "The meeting ID (its latest instance), or a meeting UUID (one past instance)",
-    }})
+    MEETING.instance_param(
+        "The meeting ID (its latest instance), or a meeting UUID (one past instance)",
+    )
 }
 
 pub fn login_type() -> Value {
@@ -76,20 +149,9 @@ pub fn meeting_key(params: &Params) -> Result<Value, ActionError> {
     Ok(id.parse::<u64>().map_or_else(|_| json!(id), |n| json!(n)))
 }
 
-/// The meeting's `{meetingId}` path segment. A number is the meeting ID; any
-/// other text a meeting UUID, which Zoom wants encoded twice when it starts
-/// with `/` or holds `//`.
+/// The meeting's `{meetingId}` path segment (see [`Event::segment`]).
 pub fn meeting_segment(params: &Params) -> Result<String, ActionError> {
-    let id = params.string("meeting_id")?;
-    let id = id.trim();
-    if id.bytes().all(|b| b.is_ascii_digit()) {
-        return Ok(id.to_owned());
-    }
-    let once = encode::segment(id);
-    Ok(match id.starts_with('/') || id.contains("//") {
-        true => encode::segment(&once),
-        false => once,
-    })
+    MEETING.segment(params)
 }
 
 #[cfg(test)]

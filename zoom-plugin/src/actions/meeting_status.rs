@@ -1,12 +1,14 @@
 //! `PUT /meetings/{meetingId}/status`: end a meeting in progress (a zoom-bombed call: everyone is
-//! removed at once), or recover one deleted by mistake (or by an intruder) from Zoom's trash. Zoom
-//! answers `204 No Content`; each action answers a named result.
+//! removed at once), or recover one deleted by mistake (or by an intruder) from Zoom's trash; and
+//! `PUT /webinars/{webinarId}/status`, which can only end a webinar. Zoom answers `204 No Content`;
+//! each action answers a named result.
 
 use serde_json::{Value, json};
 use soar_plugin_sdk::{Action, ActionError, schema};
 
-use super::common::meeting_id;
+use super::common::{Event, MEETING, WEBINAR};
 use super::meetings::MEETING_WRITE;
+use super::webinars::WEBINAR_WRITE;
 use crate::client::Client;
 use crate::params::Params;
 
@@ -15,6 +17,9 @@ struct StatusChange {
     name: &'static str,
     title: &'static str,
     description: &'static str,
+    event: &'static Event,
+    operation: &'static str,
+    scopes: &'static [&'static str],
     action: &'static str,
     /// The result's flag, true once done.
     flag: &'static str,
@@ -25,6 +30,9 @@ const END: StatusChange = StatusChange {
     name: "end_meeting",
     title: "End meeting",
     description: "End a meeting in progress: every participant is removed from it",
+    event: &MEETING,
+    operation: "PUT /meetings/{meetingId}/status",
+    scopes: MEETING_WRITE,
     action: "end",
     flag: "ended",
     done: "ended",
@@ -33,23 +41,41 @@ const RECOVER: StatusChange = StatusChange {
     name: "recover_meeting",
     title: "Recover meeting",
     description: "Recover a deleted meeting from Zoom's trash (within 7 days of its deletion)",
+    event: &MEETING,
+    operation: "PUT /meetings/{meetingId}/status",
+    scopes: MEETING_WRITE,
     action: "recover",
     flag: "recovered",
     done: "recovered",
+};
+const END_WEBINAR: StatusChange = StatusChange {
+    name: "end_webinar",
+    title: "End webinar",
+    description: "End a webinar in progress: every panelist and attendee is removed from it",
+    event: &WEBINAR,
+    operation: "PUT /webinars/{webinarId}/status",
+    scopes: WEBINAR_WRITE,
+    action: "end",
+    flag: "ended",
+    done: "ended",
 };
 
 pub fn actions() -> Vec<Action<Client>> {
     vec![status_action(&END), status_action(&RECOVER)]
 }
 
-/// Both set a state: running one twice leaves the meeting as once.
+pub fn end_webinar() -> Action<Client> {
+    status_action(&END_WEBINAR)
+}
+
+/// Each sets a state: running one twice leaves the meeting (webinar) as once.
 fn status_action(change: &'static StatusChange) -> Action<Client> {
     Action::containment(change.name, change.title)
         .description(change.description)
-        .operation("PUT /meetings/{meetingId}/status")
-        .scopes(MEETING_WRITE)
-        .params_with(|| schema::params(meeting_id(), &["meeting_id"]))
-        .output(|| json!({"type": "object", "required": ["meeting_id", change.flag, "message"]}))
+        .operation(change.operation)
+        .scopes(change.scopes)
+        .params_with(|| schema::params(change.event.id_param(), &[change.event.param]))
+        .output(move || json!({"type": "object", "required": [change.event.param, change.flag, "message"]}))
         .idempotent(true)
         .run(move |client: &mut Client, params: Params| set_status(client, params, change))
 }
@@ -59,12 +85,14 @@ fn set_status(
     params: Params,
     change: &StatusChange,
 ) -> Result<Value, ActionError> {
-    let id = params.meeting_id()?;
+    let event = change.event;
+    let id = event.id(&params)?;
     let body = json!({"action": change.action});
-    client.call("PUT", &format!("meetings/{id}/status"), &[], Some(&body))?;
+    let path = format!("{}/{id}/status", event.collection);
+    client.call("PUT", &path, &[], Some(&body))?;
     Ok(json!({
-        "meeting_id": id,
+        event.param: id,
         change.flag: true,
-        "message": format!("Meeting {id} {}", change.done),
+        "message": format!("{} {id} {}", event.title, change.done),
     }))
 }

@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 use soar_plugin_sdk::{Action, ActionError, Output, schema};
 
-use super::common::{meeting_id, paging, user_id};
+use super::common::{Event, MEETING, meeting_id, paging, user_id};
 use super::paging::{MAX_PAGE_SIZE, list as list_pages};
 use crate::client::Client;
 use crate::errors::invalid_input;
@@ -30,14 +30,14 @@ pub fn actions() -> Vec<Action<Client>> {
             .operation("GET /meetings/{meetingId}")
             .scopes(MEETING_READ)
             .params_with(get_params)
-            .run(get),
+            .run(|client: &mut Client, params: Params| get(client, params, &MEETING)),
         Action::containment("create_meeting", "Create meeting")
             .description("Schedule a meeting for a user; the result is Zoom's new meeting, with its join URL")
             .operation("POST /users/{userId}/meetings")
             .scopes(MEETING_WRITE)
             .params_with(create_params)
-            .output(|| json!({"type": "object", "required": ["id", "join_url"]}))
-            .run(create),
+            .output(move || json!({"type": "object", "required": ["id", "join_url"]}))
+            .run(|client: &mut Client, params: Params| create(client, params, &MEETING)),
         Action::enrichment("get_meeting_invitation", "Get meeting invitation")
             .description("The invitation text of a meeting, with its join links")
             .operation("GET /meetings/{meetingId}/invitation")
@@ -51,7 +51,7 @@ pub fn actions() -> Vec<Action<Client>> {
             .params_with(update_params)
             // A PATCH sets fields to the values given: twice is once.
             .idempotent(true)
-            .run(update),
+            .run(|client: &mut Client, params: Params| update(client, params, &MEETING)),
         Action::containment("delete_meeting", "Delete meeting")
             .description("Delete a meeting, or one occurrence of a recurring meeting")
             .operation("DELETE /meetings/{meetingId}")
@@ -59,11 +59,13 @@ pub fn actions() -> Vec<Action<Client>> {
             .params_with(delete_params)
             // Deleting twice ends the same (the second answers not-found).
             .idempotent(true)
-            .run(delete),
+            .run(|client: &mut Client, params: Params| {
+                delete(client, params, &MEETING, &["schedule_for_reminder", "cancel_meeting_reminder"])
+            }),
     ]
 }
 
-fn occurrence(description: &str) -> Value {
+pub(super) fn occurrence(description: &str) -> Value {
     json!({"occurrence_id": {"type": "string", "minLength": 1, "description": description}})
 }
 
@@ -135,16 +137,25 @@ fn list(client: &mut Client, params: Params) -> Result<Value, ActionError> {
     list_pages(client, &path, "meetings", query, &params, MAX_PAGE_SIZE)
 }
 
-/// Zoom's answer is the result: passed on as it came.
-fn get(client: &mut Client, params: Params) -> Result<Output, ActionError> {
-    let id = params.meeting_id()?;
+/// Zoom's answer is the result: passed on as it came. A meeting's, or a
+/// webinar's (by ID or UUID, which that operation also takes).
+pub(super) fn get(
+    client: &mut Client,
+    params: Params,
+    event: &Event,
+) -> Result<Output, ActionError> {
+    let segment = event.segment(&params)?;
     let query = params.query(&["occurrence_id", "show_previous_occurrences"])?;
-    client.call_verbatim("GET", &format!("meetings/{id}"), &query)
+    client.call_verbatim("GET", &format!("{}/{segment}", event.collection), &query)
 }
 
-/// Zoom's 201 answer, the meeting as created, is the result.
-fn create(client: &mut Client, params: Params) -> Result<Value, ActionError> {
-    let path = format!("users/{}/meetings", params.segment("user_id")?);
+/// Zoom's 201 answer, the meeting (or webinar) as created, is the result.
+pub(super) fn create(
+    client: &mut Client,
+    params: Params,
+    event: &Event,
+) -> Result<Value, ActionError> {
+    let path = format!("users/{}/{}", params.segment("user_id")?, event.collection);
     let body = params.body_without(&["user_id"]);
     client.call("POST", &path, &[], Some(&Value::Object(body)))
 }
@@ -158,13 +169,19 @@ fn invitation(client: &mut Client, params: Params) -> Result<Value, ActionError>
     Ok(body)
 }
 
-fn update(client: &mut Client, params: Params) -> Result<Value, ActionError> {
-    let id = params.meeting_id()?;
-    let body = params.body_without(&["meeting_id", "occurrence_id"]);
-    let known = schema::property_names(&schemas::meeting_update());
+/// A PATCH of a meeting or a webinar: only the fields given, all of them fields of Zoom's update.
+pub(super) fn update(
+    client: &mut Client,
+    params: Params,
+    event: &Event,
+) -> Result<Value, ActionError> {
+    let id = event.id(&params)?;
+    let body = params.body_without(&[event.param, "occurrence_id"]);
+    let known = schema::property_names(&(event.update_body)());
     if let Some(unknown) = body.keys().find(|k| !known.contains(k)) {
         return Err(invalid_input(format!(
-            "`{unknown}` is not a field of Zoom's meeting update"
+            "`{unknown}` is not a field of Zoom's {} update",
+            event.noun
         )));
     }
     if body.is_empty() {
@@ -176,34 +193,45 @@ fn update(client: &mut Client, params: Params) -> Result<Value, ActionError> {
     let query = params.query(&["occurrence_id"])?;
     client.call(
         "PATCH",
-        &format!("meetings/{id}"),
+        &format!("{}/{id}", event.collection),
         &query,
         Some(&Value::Object(body)),
     )?;
     Ok(json!({
         "updated": true,
-        "meeting_id": id,
+        event.param: id,
         "fields": fields,
-        "message": format!("Meeting {id} updated"),
+        "message": format!("{} {id} updated", event.title),
     }))
 }
 
-fn delete(client: &mut Client, params: Params) -> Result<Value, ActionError> {
-    let id = params.meeting_id()?;
-    let query = params.query(&[
-        "occurrence_id",
-        "schedule_for_reminder",
-        "cancel_meeting_reminder",
-    ])?;
-    client.call("DELETE", &format!("meetings/{id}"), &query, None)?;
+/// Deletes a meeting or a webinar, or one occurrence; `reminders` are the query flags of Zoom's
+/// operation that say whom to email.
+pub(super) fn delete(
+    client: &mut Client,
+    params: Params,
+    event: &Event,
+    reminders: &[&str],
+) -> Result<Value, ActionError> {
+    let id = event.id(&params)?;
+    let mut names = vec!["occurrence_id"];
+    names.extend(reminders);
+    let query = params.query(&names)?;
+    client.call(
+        "DELETE",
+        &format!("{}/{id}", event.collection),
+        &query,
+        None,
+    )?;
     let mut result = json!({
         "deleted": true,
-        "meeting_id": id,
-        "message": format!("Meeting {id} deleted"),
+        event.param: id,
+        "message": format!("{} {id} deleted", event.title),
     });
     if let Some(occurrence) = params.opt_string("occurrence_id")? {
         result["occurrence_id"] = occurrence.clone().into();
-        result["message"] = format!("Occurrence {occurrence} of meeting {id} deleted").into();
+        result["message"] =
+            format!("Occurrence {occurrence} of {} {id} deleted", event.noun).into();
     }
     Ok(result)
 }

@@ -8,6 +8,7 @@ mod dates;
 mod meeting_status;
 mod meetings;
 mod paging;
+mod panelists;
 mod past_meetings;
 mod phone;
 mod recording_changes;
@@ -17,6 +18,7 @@ mod registrants;
 mod reports;
 mod user_lifecycle;
 mod users;
+mod webinars;
 
 use soar_plugin_sdk::Action;
 
@@ -29,6 +31,7 @@ pub fn all() -> Vec<Action<Client>> {
     actions.extend(meeting_status::actions());
     actions.extend(past_meetings::actions());
     actions.extend(registrants::actions());
+    actions.extend(webinars::actions());
     actions.extend(recordings::actions());
     actions.extend(recording_changes::actions());
     actions.extend(reports::actions());
