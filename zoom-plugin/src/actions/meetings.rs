@@ -57,8 +57,10 @@ pub fn actions() -> Vec<Action<Client>> {
             .operation("DELETE /meetings/{meetingId}")
             .scopes(MEETING_WRITE)
             .params_with(delete_params)
-            // Deleting twice ends the same (the second answers not-found).
-            .idempotent(true)
+            // Not safe to repeat: the second answers not-found, so a retry after an
+            // ambiguous failure (it may have reached Zoom) would report as failed
+            // what was done. A caller checks the state instead of retrying.
+            .idempotent(false)
             .run(|client: &mut Client, params: Params| {
                 delete(client, params, &MEETING, &["schedule_for_reminder", "cancel_meeting_reminder"])
             }),

@@ -21,8 +21,10 @@ pub fn actions() -> Vec<Action<Client>> {
             .scopes(RECORDING_WRITE)
             .params_with(|| delete_params(false))
             .output(|| json!({"type": "object", "required": ["meeting_id", "action", "deleted", "message"]}))
-            // Deleting twice ends the same (the second answers not-found).
-            .idempotent(true)
+            // Not safe to repeat: the second answers not-found, so a retry after an
+            // ambiguous failure (it may have reached Zoom) would report as failed
+            // what was done. A caller checks the state instead of retrying.
+            .idempotent(false)
             .run(delete_all),
         Action::containment("delete_recording_file", "Delete recording file")
             .description("Move one cloud recording file to the trash, or delete it for good")
@@ -30,7 +32,8 @@ pub fn actions() -> Vec<Action<Client>> {
             .scopes(RECORDING_WRITE)
             .params_with(|| delete_params(true))
             .output(|| json!({"type": "object", "required": ["meeting_id", "recording_id", "action", "deleted", "message"]}))
-            .idempotent(true)
+            // As delete_meeting_recordings: not safe to repeat.
+            .idempotent(false)
             .run(delete_file),
         Action::containment("recover_meeting_recordings", "Recover meeting recordings")
             .description("Bring a meeting's trashed cloud recordings back from the trash (within 30 days)")

@@ -140,8 +140,10 @@ fn family_actions(f: &'static Family) -> Vec<Action<Client>> {
             .params_with(|| delete_params(f))
             .output(move || json!({"type": "object", "required": [id, "registrant_id", "deleted", "message"]}),
             )
-            // Deleting twice ends the same (the second answers not-found).
-            .idempotent(true)
+            // Not safe to repeat: the second answers not-found, so a retry after an
+            // ambiguous failure (it may have reached Zoom) would report as failed
+            // what was done. A caller checks the state instead of retrying.
+            .idempotent(false)
             .run(|client: &mut Client, params: Params| delete(client, params, f.event)),
     ]
 }

@@ -75,8 +75,10 @@ pub fn actions() -> Vec<Action<Client>> {
             .scopes(DELETE_USER)
             .params_with(delete_params)
             .output(|| outcome(&["user_id", "action", "deleted", "message"]))
-            // Deleting twice ends the same (the second answers not-found).
-            .idempotent(true)
+            // Not safe to repeat: the second answers not-found, so a retry after an
+            // ambiguous failure (it may have reached Zoom) would report as failed
+            // what was done. A caller checks the state instead of retrying.
+            .idempotent(false)
             .run(delete),
         Action::containment("create_user", "Create user")
             .description(

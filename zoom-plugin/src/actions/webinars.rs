@@ -54,8 +54,10 @@ pub fn actions() -> Vec<Action<Client>> {
             .scopes(WEBINAR_WRITE)
             .params_with(delete_params)
             .output(move || json!({"type": "object", "required": ["webinar_id", "deleted", "message"]}))
-            // Deleting twice ends the same (the second answers not-found).
-            .idempotent(true)
+            // Not safe to repeat: the second answers not-found, so a retry after an
+            // ambiguous failure (it may have reached Zoom) would report as failed
+            // what was done. A caller checks the state instead of retrying.
+            .idempotent(false)
             .run(|client: &mut Client, params: Params| {
                 delete(client, params, &WEBINAR, &["cancel_webinar_reminder"])
             }),
