@@ -21,6 +21,7 @@ pub mod redact;
 pub mod resource;
 mod runtime;
 pub mod service;
+pub mod worker;
 
 pub use capabilities::http::{Progress, UpstreamStats, client as http_client};
 pub use capabilities::store::Store;

@@ -57,21 +57,7 @@ pub async fn run(host: &Host, args: Args) -> i32 {
     match outcome {
         Ok(invocation) => {
             if args.envelope {
-                let mut envelope = json!({
-                    "status": "success",
-                    "data": invocation.data,
-                    "http_requests": invocation.http_requests,
-                    "elapsed_ms": invocation.elapsed.as_millis() as u64,
-                });
-                if !invocation.files.is_empty() {
-                    envelope["files"] = invocation
-                        .files
-                        .iter()
-                        .map(|f| f.display().to_string())
-                        .collect::<Vec<_>>()
-                        .into();
-                }
-                print(&envelope);
+                print(&invocation.to_envelope());
             } else {
                 print(&invocation.data);
             }

@@ -9,6 +9,7 @@ mod invoke;
 mod serve;
 mod test;
 mod token;
+mod worker;
 
 use std::path::PathBuf;
 
@@ -77,6 +78,8 @@ and print one line per resource; exit 1 if any failed."
     Serve(serve::Args),
     /// Manage the service's API tokens
     Token(token::Args),
+    /// Run actions as Temporal activities, polling a task queue
+    Worker(worker::Args),
 }
 
 pub fn main() -> i32 {
@@ -109,6 +112,16 @@ pub fn main() -> i32 {
                 }
             };
         }
+        Command::Worker(args) => {
+            init_logging(cli.log_format, "info");
+            return match tokio::runtime::Runtime::new() {
+                Ok(runtime) => runtime.block_on(worker::run(options, args)),
+                Err(e) => {
+                    eprintln!("error: cannot start the async runtime: {e}");
+                    1
+                }
+            };
+        }
         other => other,
     };
     init_logging(cli.log_format, "warn");
@@ -135,7 +148,9 @@ pub fn main() -> i32 {
             Command::Test(args) => test::run(&host, args).await,
             Command::Invoke(args) => invoke::run(&host, args).await,
             Command::Actions(args) => actions::run(&host, args).await,
-            Command::Serve(_) | Command::Token(_) => unreachable!("handled above"),
+            Command::Serve(_) | Command::Token(_) | Command::Worker(_) => {
+                unreachable!("handled above")
+            }
         };
         // The process exits next and the kernel reclaims it all: unmapping
         // the engine's code and memories one by one cost a run 0.25 ms.

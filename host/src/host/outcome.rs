@@ -20,6 +20,29 @@ pub struct Invocation {
     pub elapsed: Duration,
 }
 
+impl Invocation {
+    /// The result envelope, as `invoke --envelope` prints it and the
+    /// Temporal worker's `run_action` returns it:
+    /// `{"status": "success", "data", "http_requests", "elapsed_ms", "files"?}`.
+    pub fn to_envelope(&self) -> Value {
+        let mut envelope = serde_json::json!({
+            "status": "success",
+            "data": self.data,
+            "http_requests": self.http_requests,
+            "elapsed_ms": self.elapsed.as_millis() as u64,
+        });
+        if !self.files.is_empty() {
+            envelope["files"] = self
+                .files
+                .iter()
+                .map(|f| f.display().to_string())
+                .collect::<Vec<_>>()
+                .into();
+        }
+        envelope
+    }
+}
+
 /// Whether an action will work with the credentials tested.
 #[derive(Debug, Clone, Serialize)]
 pub struct Readiness {

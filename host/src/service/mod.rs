@@ -20,7 +20,7 @@ mod db;
 mod events;
 mod metrics;
 mod problem;
-mod registry;
+pub(crate) mod registry;
 mod runs;
 mod tls;
 pub mod tokens;
