@@ -33,8 +33,8 @@ fn two_workers_run_get_user_and_refuse_what_a_retry_cannot_mend() {
     let env = Env::new();
     let resources = resources(&env, 20, "");
     let queue = queue("basics");
-    let _a = Worker::start(&env, &resources, &queue, &[]);
-    let _b = Worker::start(&env, &resources, &queue, &[]);
+    let a = Worker::start(&env, &resources, &queue, &["--metrics", "127.0.0.1:0"]);
+    let b = Worker::start(&env, &resources, &queue, &[]);
 
     let outcome = workflow(&queue, get_user("me"));
     assert_eq!(outcome["ok"], true, "{outcome:#}");
@@ -71,6 +71,23 @@ fn two_workers_run_get_user_and_refuse_what_a_retry_cannot_mend() {
     );
     assert_eq!(env.api_requests().len(), before + 1, "nothing more sent");
 
+    // Logs name the workflow and the activity.
+    let logs = a.log() + &b.log();
+    assert!(
+        logs.contains(&format!("temporalWorkflowID=\"{succeeded}\"")),
+        "{logs}"
+    );
+    // Temporal's worker metrics, for Prometheus.
+    let metrics = temporal::metrics(&a);
+    assert!(
+        metrics.contains("temporal_activity_execution_latency"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(&format!("task_queue=\"{queue}\"")),
+        "{metrics}"
+    );
+
     // Nothing secret in what Temporal keeps: inputs, results, failures.
     for id in [&succeeded, &not_found] {
         let shown = history(id);
@@ -87,7 +104,8 @@ fn a_rate_limited_call_is_retried_after_zooms_retry_after() {
     // itself; a longer one comes back to Temporal, which waits it out.
     let resources = resources(&env, 3, "");
     let queue = queue("ratelimit");
-    let _worker = Worker::start(&env, &resources, &queue, &[]);
+    let _a = Worker::start(&env, &resources, &queue, &[]);
+    let _b = Worker::start(&env, &resources, &queue, &[]);
     env.sandbox.inject(
         Fault::RateLimited {
             retry_after: Some("5".into()),

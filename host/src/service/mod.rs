@@ -27,7 +27,7 @@ pub mod tokens;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::watch;
@@ -39,7 +39,7 @@ pub use runs::Limits;
 
 use crate::{Host, HostOptions, Store};
 use metrics::Metrics;
-use registry::Registry;
+use registry::{Registry, Resources};
 use runs::Gate;
 
 #[derive(Debug, Clone)]
@@ -62,7 +62,7 @@ pub struct ServiceOptions {
 pub struct Service {
     host: Host,
     db: Db,
-    registry: RwLock<Arc<Registry>>,
+    registry: Resources,
     gate: Arc<Gate>,
     metrics: Metrics,
     /// Every run, so that shutdown can wait for them.
@@ -70,14 +70,13 @@ pub struct Service {
     /// The newest stored event's id: wakes the event streams.
     events: watch::Sender<i64>,
     state_dir: PathBuf,
-    resources_dir: PathBuf,
     max_body_bytes: usize,
     shutdown: CancellationToken,
 }
 
 impl Service {
     fn registry(&self) -> Arc<Registry> {
-        Arc::clone(&self.registry.read().unwrap_or_else(|p| p.into_inner()))
+        self.registry.current()
     }
 
     /// Where runs on `resource` write their downloads.
@@ -87,26 +86,18 @@ impl Service {
 
     /// Read the resources directory again; runs in flight keep theirs.
     async fn reload(&self) {
-        match Registry::load(&self.host, &self.resources_dir).await {
-            Ok(registry) => {
-                for name in registry.resources.keys() {
-                    prepare_downloads(&self.downloads_dir(name));
-                }
-                tracing::info!(
-                    resources = registry.resources.len(),
-                    skipped = registry.skipped.len(),
-                    "resources reloaded"
-                );
-                *self.registry.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(registry);
-            }
-            Err(e) => tracing::error!("reload failed, the resources stay as they were: {e}"),
-        }
+        self.registry
+            .reload(&self.host, |registry| self.prepare_downloads(registry))
+            .await;
     }
-}
 
-fn prepare_downloads(dir: &Path) {
-    if let Err(e) = crate::private_dir::prepare(dir) {
-        tracing::warn!("downloads directory {}: {e}", dir.display());
+    fn prepare_downloads(&self, registry: &Registry) {
+        for name in registry.resources.keys() {
+            let dir = self.downloads_dir(name);
+            if let Err(e) = crate::private_dir::prepare(&dir) {
+                tracing::warn!("downloads directory {}: {e}", dir.display());
+            }
+        }
     }
 }
 
@@ -159,23 +150,20 @@ pub async fn serve(
         );
     }
     let host = Host::new(host_options).map_err(|e| e.to_string())?;
-    let registry = Registry::load(&host, &options.resources_dir).await?;
+    let registry = Resources::load(&host, &options.resources_dir).await?;
     let service = Arc::new(Service {
         host,
         db,
-        registry: RwLock::new(Arc::new(registry)),
+        registry,
         gate: Gate::new(options.limits),
         metrics: Metrics::default(),
         tracker: TaskTracker::new(),
         events: watch::channel(0).0,
         state_dir,
-        resources_dir: options.resources_dir.clone(),
         max_body_bytes: options.max_body_bytes,
         shutdown: CancellationToken::new(),
     });
-    for name in service.registry().resources.keys() {
-        prepare_downloads(&service.downloads_dir(name));
-    }
+    service.prepare_downloads(&service.registry());
     spawn_housekeeping(&service, options.retention);
     spawn_signals(&service)?;
 

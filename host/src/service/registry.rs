@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -59,6 +59,44 @@ impl Registry {
 
     pub fn get(&self, name: &str) -> Option<&Arc<Resource>> {
         self.resources.get(name)
+    }
+}
+
+/// The registry of a resources directory, swapped whole by a reload:
+/// whoever took the current one (a run in flight) keeps it.
+pub struct Resources {
+    dir: PathBuf,
+    current: RwLock<Arc<Registry>>,
+}
+
+impl Resources {
+    pub async fn load(host: &Host, dir: &Path) -> Result<Self, String> {
+        let registry = Registry::load(host, dir).await?;
+        Ok(Resources {
+            dir: dir.to_owned(),
+            current: RwLock::new(Arc::new(registry)),
+        })
+    }
+
+    pub fn current(&self) -> Arc<Registry> {
+        Arc::clone(&self.current.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Read the directory again; `prepare` sees the new registry before it
+    /// serves. An unreadable directory is logged and the old one stays.
+    pub async fn reload(&self, host: &Host, prepare: impl FnOnce(&Registry)) {
+        match Registry::load(host, &self.dir).await {
+            Ok(registry) => {
+                prepare(&registry);
+                tracing::info!(
+                    resources = registry.resources.len(),
+                    skipped = registry.skipped.len(),
+                    "resources reloaded"
+                );
+                *self.current.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(registry);
+            }
+            Err(e) => tracing::error!("reload failed, the resources stay as they were: {e}"),
+        }
     }
 }
 

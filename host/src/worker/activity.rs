@@ -157,7 +157,7 @@ impl Actions {
         if let Some(key) = &input.idempotency_key {
             tracing::debug!(idempotency_key = %key, "idempotency key given");
         }
-        let registry = self.0.registry();
+        let registry = self.0.resources.current();
         let Some(resource) = registry.get(&input.resource) else {
             let known: Vec<&str> = registry.resources.keys().map(String::as_str).collect();
             return Err(rejected(

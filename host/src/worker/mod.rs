@@ -22,14 +22,14 @@ mod workflow;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use temporalio_sdk::runtime::RuntimeOptions;
 use temporalio_sdk::runtime::worker_tuner::{FixedSizeSlotSupplier, TunerHolder};
 use temporalio_sdk::{Runtime, Worker};
 
-use crate::service::registry::Registry;
+use crate::service::registry::Resources;
 use crate::{Host, HostOptions};
 
 pub use connect::Connection;
@@ -52,36 +52,12 @@ pub struct WorkerOptions {
     pub output_dir: PathBuf,
 }
 
-/// The worker's shared state: the host, the resources it serves, and what
-/// the activities need to know.
+/// The worker's shared state: the host and the resources it serves.
 pub(crate) struct Shared {
     host: Host,
-    resources_dir: PathBuf,
-    registry: RwLock<Arc<Registry>>,
+    resources: Resources,
     output_dir: PathBuf,
     heartbeat_timeout: Duration,
-}
-
-impl Shared {
-    fn registry(&self) -> Arc<Registry> {
-        Arc::clone(&self.registry.read().unwrap_or_else(|e| e.into_inner()))
-    }
-
-    /// Load the resources directory again; running activities keep the
-    /// resource they started with.
-    async fn reload(&self) {
-        match Registry::load(&self.host, &self.resources_dir).await {
-            Ok(registry) => {
-                tracing::info!(
-                    resources = registry.resources.len(),
-                    skipped = registry.skipped.len(),
-                    "resources reloaded"
-                );
-                *self.registry.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(registry);
-            }
-            Err(e) => tracing::error!("reload failed, the resources stay as they were: {e}"),
-        }
-    }
 }
 
 /// Run the worker until SIGTERM or Ctrl-C, then drain. `ready` is called
@@ -92,7 +68,8 @@ pub async fn run(
     ready: impl FnOnce(&str),
 ) -> Result<(), String> {
     let host = Host::new(host_options).map_err(|e| e.to_string())?;
-    let registry = Registry::load(&host, &options.resources_dir).await?;
+    let resources = Resources::load(&host, &options.resources_dir).await?;
+    let registry = resources.current();
     if registry.resources.is_empty() {
         return Err(format!(
             "no resource to serve in {} (every *.toml there is a resource; {} skipped)",
@@ -102,8 +79,7 @@ pub async fn run(
     }
     let state = Arc::new(Shared {
         host,
-        resources_dir: options.resources_dir.clone(),
-        registry: RwLock::new(Arc::new(registry)),
+        resources,
         output_dir: options.output_dir.clone(),
         heartbeat_timeout: options.heartbeat_timeout,
     });
@@ -120,7 +96,7 @@ pub async fn run(
         .map_err(|e| format!("Temporal runtime: {e}"))?;
     let client = options.connection.client().await?;
 
-    let slots = |n| FixedSizeSlotSupplier::new(n);
+    let slots = FixedSizeSlotSupplier::new;
     let tuner = TunerHolder::builder()
         .workflow_task_slot_supplier(slots(100))
         .activity_task_slot_supplier(slots(options.max_concurrent))
@@ -179,7 +155,7 @@ fn spawn_signals(
             tokio::select! {
                 _ = term.recv() => break,
                 _ = int.recv() => break,
-                _ = hup.recv() => state.reload().await,
+                _ = hup.recv() => state.resources.reload(&state.host, |_| ()).await,
             }
         }
         tracing::info!("stopping: no new activities; running ones finish first");

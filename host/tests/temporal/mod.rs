@@ -272,6 +272,27 @@ pub fn workflow(queue: &str, input: Value) -> Value {
     python("workflow", queue, &input)
 }
 
+/// What a worker started with `--metrics 127.0.0.1:0` serves at `/metrics`.
+pub fn metrics(worker: &Worker) -> String {
+    use std::io::Write;
+    let log = worker.log();
+    let address = log
+        .lines()
+        .find_map(|l| l.split("metrics at /metrics address=").nth(1))
+        .unwrap_or_else(|| panic!("no metrics address in the log:\n{log}"))
+        .trim();
+    let mut stream = std::net::TcpStream::connect(address).expect("metrics answer");
+    write!(
+        stream,
+        "GET /metrics HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    answer
+}
+
 /// The `temporal` CLI against the dev server; its stdout.
 pub fn cli(args: &[&str]) -> String {
     let t = temporal();
