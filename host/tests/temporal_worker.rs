@@ -334,3 +334,48 @@ fn a_cancelled_download_stops_and_leaves_no_partial_file() {
     let described = temporal::cli(&["workflow", "describe", "-w", &id, "--output", "json"]);
     assert!(described.contains("CANCELED"), "{described}");
 }
+
+#[test]
+fn a_worker_that_cannot_start_says_why() {
+    let env = Env::new();
+    let run = common::run_cli(&["worker", "--resources", "/nonexistent"], &[]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("--resources /nonexistent is not a directory"),
+        "{run:?}"
+    );
+
+    let broken = env.dir.path().join("broken");
+    std::fs::create_dir(&broken).unwrap();
+    std::fs::write(broken.join("zoom.toml"), "plugin = ").unwrap();
+    let run = common::run_cli(&["worker", "--resources", broken.to_str().unwrap()], &[]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("no resource to serve"), "{run:?}");
+    assert!(
+        run.stderr.contains("zoom.toml"),
+        "the broken file is named: {run:?}"
+    );
+
+    // Nothing listens there: a clear error, not a hang.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let resources = resources(&env, 20, "");
+    let address = format!("127.0.0.1:{port}");
+    let run = env.cli(&[
+        "worker",
+        "--resources",
+        resources.to_str().unwrap(),
+        "--address",
+        &address,
+    ]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr
+            .contains(&format!("cannot reach Temporal at {address}")),
+        "{run:?}"
+    );
+}

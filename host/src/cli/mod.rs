@@ -103,24 +103,11 @@ pub fn main() -> i32 {
         }
         Command::Serve(args) => {
             init_logging(cli.log_format, "info");
-            // Many runs at once: a thread per core.
-            return match tokio::runtime::Runtime::new() {
-                Ok(runtime) => runtime.block_on(serve::run(options, args)),
-                Err(e) => {
-                    eprintln!("error: cannot start the async runtime: {e}");
-                    1
-                }
-            };
+            return on_every_core(serve::run(options, args));
         }
         Command::Worker(args) => {
             init_logging(cli.log_format, "info");
-            return match tokio::runtime::Runtime::new() {
-                Ok(runtime) => runtime.block_on(worker::run(options, args)),
-                Err(e) => {
-                    eprintln!("error: cannot start the async runtime: {e}");
-                    1
-                }
-            };
+            return on_every_core(worker::run(options, args));
         }
         other => other,
     };
@@ -157,6 +144,27 @@ pub fn main() -> i32 {
         std::mem::forget(host);
         code
     })
+}
+
+/// A long-running command (serve, worker): many runs at once, a thread
+/// per core.
+fn on_every_core(command: impl Future<Output = i32>) -> i32 {
+    match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime.block_on(command),
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            1
+        }
+    }
+}
+
+/// Whether `path`, given as `flag`, is a directory; says so on stderr if not.
+pub(crate) fn is_dir(flag: &str, path: &std::path::Path) -> bool {
+    let ok = path.is_dir();
+    if !ok {
+        eprintln!("error: {flag} {} is not a directory", path.display());
+    }
+    ok
 }
 
 fn init_logging(format: LogFormat, default_level: &str) {

@@ -57,11 +57,7 @@ pub struct Args {
 }
 
 pub async fn run(host_options: HostOptions, args: Args) -> i32 {
-    if !args.resources.is_dir() {
-        eprintln!(
-            "error: --resources {} is not a directory",
-            args.resources.display()
-        );
+    if !super::is_dir("--resources", &args.resources) {
         return 2;
     }
     if args.max_in_flight == 0 || args.max_per_resource == 0 {

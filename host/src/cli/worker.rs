@@ -89,18 +89,7 @@ pub struct Args {
 }
 
 pub async fn run(host_options: HostOptions, args: Args) -> i32 {
-    if !args.resources.is_dir() {
-        eprintln!(
-            "error: --resources {} is not a directory",
-            args.resources.display()
-        );
-        return 2;
-    }
-    if !args.output.is_dir() {
-        eprintln!(
-            "error: --output {} is not a directory",
-            args.output.display()
-        );
+    if !super::is_dir("--resources", &args.resources) || !super::is_dir("--output", &args.output) {
         return 2;
     }
     if args.max_concurrent == 0 || args.heartbeat_timeout_secs == 0 {
