@@ -34,7 +34,7 @@ fn two_workers_run_get_user_and_refuse_what_a_retry_cannot_mend() {
     let resources = resources(&env, 20, "");
     let queue = queue("basics");
     let a = Worker::start(&env, &resources, &queue, &["--metrics", "127.0.0.1:0"]);
-    let b = Worker::start(&env, &resources, &queue, &[]);
+    let b = Worker::start(&env, &resources, &queue, &["--log-format", "json"]);
 
     let outcome = workflow(&queue, get_user("me"));
     assert_eq!(outcome["ok"], true, "{outcome:#}");
@@ -71,12 +71,20 @@ fn two_workers_run_get_user_and_refuse_what_a_retry_cannot_mend() {
     );
     assert_eq!(env.api_requests().len(), before + 1, "nothing more sent");
 
-    // Logs name the workflow and the activity.
-    let logs = a.log() + &b.log();
+    // Logs name the workflow and the activity, as text or JSON.
+    let (text, json) = (a.log(), b.log());
     assert!(
-        logs.contains(&format!("temporalWorkflowID=\"{succeeded}\"")),
-        "{logs}"
+        text.contains(&format!("temporalWorkflowID=\"{succeeded}\""))
+            || json.contains(&format!("\"temporalWorkflowID\":\"{succeeded}\"")),
+        "{text}\n{json}"
     );
+    for line in json.lines() {
+        let line: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        if line["fields"]["message"] == "running" {
+            assert!(line["spans"][0]["temporalActivityID"].is_string(), "{line}");
+            assert_eq!(line["span"]["attempt"], 1, "{line}");
+        }
+    }
     // Temporal's worker metrics, for Prometheus.
     let metrics = temporal::metrics(&a);
     assert!(

@@ -98,20 +98,22 @@ pub fn main() -> i32 {
     };
     let command = match cli.command {
         Command::Token(args) => {
-            init_logging(cli.log_format, "warn");
+            init_logging(cli.log_format, "warn", false);
             return token::run(&options, args);
         }
         Command::Serve(args) => {
-            init_logging(cli.log_format, "info");
+            init_logging(cli.log_format, "info", false);
             return on_every_core(serve::run(options, args));
         }
         Command::Worker(args) => {
-            init_logging(cli.log_format, "info");
+            // An activity's lines sit in the SDK's span (workflow, run and
+            // activity ids) and ours (the attempt): JSON lines carry both.
+            init_logging(cli.log_format, "info", true);
             return on_every_core(worker::run(options, args));
         }
         other => other,
     };
-    init_logging(cli.log_format, "warn");
+    init_logging(cli.log_format, "warn", false);
     // One thread: the CLI runs one action (or a directory's tests one after
     // another); starting worker threads cost more than they would save.
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -167,7 +169,9 @@ pub(crate) fn is_dir(flag: &str, path: &std::path::Path) -> bool {
     ok
 }
 
-fn init_logging(format: LogFormat, default_level: &str) {
+/// `span_list`: JSON lines carry every span they are in (`spans`), not
+/// only the innermost (`span`).
+fn init_logging(format: LogFormat, default_level: &str, span_list: bool) {
     use tracing_subscriber::EnvFilter;
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
@@ -185,7 +189,7 @@ fn init_logging(format: LogFormat, default_level: &str) {
         LogFormat::Json => builder
             .json()
             .with_current_span(true)
-            .with_span_list(false)
+            .with_span_list(span_list)
             .init(),
     }
 }
