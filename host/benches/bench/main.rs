@@ -51,6 +51,9 @@ pub struct Options {
     pub runs: usize,
     pub cold_runs: usize,
     pub download_mib: u64,
+    /// `--service-only`: the service's section alone (its runs and the
+    /// native calls beside them), for working on the service.
+    pub service_only: bool,
 }
 
 impl Options {
@@ -66,6 +69,7 @@ impl Options {
                 runs: 2,
                 cold_runs: 1,
                 download_mib: 64,
+                service_only: false,
             }
         } else {
             Options {
@@ -75,6 +79,7 @@ impl Options {
                 runs: 60,
                 cold_runs: 5,
                 download_mib: 2048,
+                service_only: false,
             }
         };
         let mut args = args.iter();
@@ -90,6 +95,7 @@ impl Options {
                 "--runs" => options.runs = value(arg).max(1.0) as usize,
                 "--cold-runs" => options.cold_runs = value(arg).max(1.0) as usize,
                 "--download-mib" => options.download_mib = value(arg).max(1.0) as u64,
+                "--service-only" => options.service_only = true,
                 "--bench" | "--quick" => {}
                 other => eprintln!("bench: ignoring `{other}`"),
             }
@@ -140,6 +146,21 @@ fn main() {
         subject.call(CallPath::Hosted).await;
         report.first_hosted_call = Some(started.elapsed());
         let warmup = if options.quick { 5 } else { 300 };
+        if options.service_only {
+            subject.call(CallPath::Native).await;
+            report.service = Some(
+                service::run(
+                    &sandbox,
+                    &resource_path,
+                    scratch.path(),
+                    &subject,
+                    &options,
+                    UPSTREAM_DELAY,
+                )
+                .await,
+            );
+            return;
+        }
         for _ in 0..warmup {
             subject.call(CallPath::Native).await;
             subject.call(CallPath::Hosted).await;
@@ -188,6 +209,10 @@ fn main() {
         );
     });
     drop(runtime);
+    if options.service_only {
+        print!("{}", report.markdown());
+        return;
+    }
 
     // Fresh processes: the CLI, the native program, the Python peer.
     let soar_host = PathBuf::from(env!("CARGO_BIN_EXE_soar-host"));
