@@ -168,7 +168,7 @@ impl Host {
         let deadline = Deadline::after(resource.timeout);
         async {
             let plugin = self.plugin_of(resource, deadline).await?;
-            Ok(self.resolve(resource, &plugin)?.egress.rules)
+            Ok(self.resolve(resource, &plugin)?.egress.rules.clone())
         }
         .await
         .redact()
@@ -186,8 +186,8 @@ impl Host {
     }
 
     /// The resource's config resolved, its secrets registered for redaction.
-    fn resolve(&self, resource: &Resource, plugin: &Plugin) -> Result<ResolvedConfig> {
-        let config = resource.resolve(&plugin.manifest)?;
+    fn resolve(&self, resource: &Resource, plugin: &Arc<Plugin>) -> Result<Arc<ResolvedConfig>> {
+        let config = resource.resolve_for(plugin)?;
         redact::register(&config.secrets);
         Ok(config)
     }
@@ -229,7 +229,7 @@ impl Host {
                         reason: r.reason,
                     })
                     .collect(),
-                egress: config.egress.rules,
+                egress: config.egress.rules.clone(),
                 http_requests,
                 elapsed: deadline.started.elapsed(),
             }),

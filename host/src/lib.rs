@@ -33,3 +33,21 @@ pub use host::{
 pub use manifest::Manifest;
 pub use resource::Resource;
 pub use runtime::Plugin;
+
+/// Lower-case hexadecimal of `bytes` (digests, random ids).
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(2 * bytes.len());
+    for b in bytes {
+        out.push(DIGITS[usize::from(b >> 4)] as char);
+        out.push(DIGITS[usize::from(b & 15)] as char);
+    }
+    out
+}
+
+#[cfg(test)]
+#[test]
+fn hex_is_two_lower_case_digits_per_byte() {
+    assert_eq!(hex(&[0x00, 0x0f, 0xab, 0xff]), "000fabff");
+    assert_eq!(hex(&[]), "");
+}

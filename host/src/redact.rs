@@ -133,7 +133,7 @@ fn forms(secret: &str) -> Vec<String> {
     let mut forms = vec![secret.to_owned()];
     let form: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
     let every_byte: String = secret.bytes().map(|b| format!("%{b:02X}")).collect();
-    let hex: String = secret.bytes().map(|b| format!("{b:02x}")).collect();
+    let hex = crate::hex(secret.as_bytes());
     for percent in [form.replace('+', "%20"), form, every_byte] {
         forms.push(lower_escapes(&percent));
         forms.push(percent);
@@ -332,7 +332,7 @@ mod tests {
         use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE};
         let secret = "s3cr3t/+=value?";
         let r = Redactor::new(&[secret.into(), "98765432".into()]);
-        let hex: String = secret.bytes().map(|b| format!("{b:02x}")).collect();
+        let hex = crate::hex(secret.as_bytes());
         for form in [
             "s3cr3t%2f%2b%3dvalue%3f".to_owned(),
             secret.bytes().map(|b| format!("%{b:02X}")).collect(),

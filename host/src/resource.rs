@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -12,6 +13,7 @@ use serde_json::Value;
 use crate::egress::{Origin, Policy, Rule};
 use crate::error::{Error, Result};
 use crate::manifest::{Manifest, ValueType};
+use crate::runtime::Plugin;
 
 pub const DEFAULT_TIMEOUT_SECS: u64 = 60;
 pub const DEFAULT_MEMORY_MIB: u64 = 64;
@@ -57,6 +59,24 @@ pub struct Resource {
     /// the URL fields.
     pub pinned_egress: Option<Vec<Rule>>,
     pub config: BTreeMap<String, ConfigSource>,
+    /// Its config as last resolved, for the plugin it was resolved for.
+    resolved: Resolved,
+}
+
+/// A resource's resolved config, kept between runs when no value comes from
+/// a file: literals and environment variables cannot change within a
+/// process, while a secret file may be rotated and is read on every run.
+/// Shared by the resource's clones; a reloaded resource starts empty.
+#[derive(Clone, Default)]
+struct Resolved(Arc<Mutex<Option<ResolvedFor>>>);
+
+/// A resolved config and the plugin it was resolved for.
+type ResolvedFor = (Weak<Plugin>, Arc<ResolvedConfig>);
+
+impl std::fmt::Debug for Resolved {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Resolved")
+    }
 }
 
 /// A resource's config checked against the manifest, defaults applied and
@@ -150,6 +170,7 @@ impl Resource {
             download_max_bytes: download_max_mib.saturating_mul(1 << 20),
             pinned_egress,
             config,
+            resolved: Resolved::default(),
         })
     }
 
@@ -159,6 +180,27 @@ impl Resource {
     }
 
     /// Check `[config]` against the manifest, apply defaults, read secrets.
+    /// [`Resource::resolve`] for `plugin`, from the last resolution when
+    /// it was for the same plugin and reads no file.
+    pub(crate) fn resolve_for(&self, plugin: &Arc<Plugin>) -> Result<Arc<ResolvedConfig>> {
+        let cached = self.resolved.0.lock().ok().and_then(|last| {
+            let (of, config) = last.as_ref()?;
+            (of.as_ptr() == Arc::as_ptr(plugin)).then(|| Arc::clone(config))
+        });
+        if let Some(config) = cached {
+            return Ok(config);
+        }
+        let config = Arc::new(self.resolve(&plugin.manifest)?);
+        let reads_file = self
+            .config
+            .values()
+            .any(|source| matches!(source, ConfigSource::File(_)));
+        if !reads_file && let Ok(mut last) = self.resolved.0.lock() {
+            *last = Some((Arc::downgrade(plugin), Arc::clone(&config)));
+        }
+        Ok(config)
+    }
+
     pub fn resolve(&self, manifest: &Manifest) -> Result<ResolvedConfig> {
         let err = |m: String| Error::resource(&self.path, m);
         if let Some(unknown) = self

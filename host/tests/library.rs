@@ -482,3 +482,31 @@ async fn an_answer_over_the_size_limit_fails_at_once() {
         .expect("get_user");
     assert!(out.data["email"].is_string());
 }
+
+/// One `Resource` runs many times in a service; its config is resolved once
+/// and kept, except a value read from a file, which is read again on every
+/// run: a rotated secret file takes effect at the next run.
+#[tokio::test]
+async fn a_rotated_secret_file_is_read_at_the_next_run() {
+    let env = Env::new();
+    let host = host();
+    let secret_file = env.write_resource("client_secret.txt", &env.secret());
+    let text = env.resource_toml("Zoom Sandbox", "").replace(
+        &format!("client_secret = {{ env = \"{}\" }}", common::SECRET_VAR),
+        "client_secret = { file = \"client_secret.txt\" }",
+    );
+    assert!(text.contains("client_secret.txt"), "{text}");
+    let resource = Resource::load(&env.write_resource("rotating.toml", &text)).expect("loads");
+    host.invoke(&resource, "get_user", &json!({"user_id": "me"}))
+        .await
+        .expect("the first secret is Zoom's");
+    std::fs::write(&secret_file, "a-revoked-secret-0000").expect("rotate the file");
+    let err = host
+        .invoke(&resource, "get_user", &json!({"user_id": "me"}))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), "auth", "{err:?}");
+    // The new secret asked for its own token (and Zoom refused it).
+    assert_eq!(env.token_requests().len(), 2);
+    assert_eq!(env.api_requests().len(), 1);
+}

@@ -145,56 +145,45 @@ fn main() {
         let started = Instant::now();
         subject.call(CallPath::Hosted).await;
         report.first_hosted_call = Some(started.elapsed());
-        let warmup = if options.quick { 5 } else { 300 };
         if options.service_only {
             subject.call(CallPath::Native).await;
-            report.service = Some(
-                service::run(
-                    &sandbox,
-                    &resource_path,
-                    scratch.path(),
-                    &subject,
-                    &options,
-                    UPSTREAM_DELAY,
-                )
-                .await,
+        } else {
+            let warmup = if options.quick { 5 } else { 300 };
+            for _ in 0..warmup {
+                subject.call(CallPath::Native).await;
+                subject.call(CallPath::Hosted).await;
+            }
+
+            eprintln!("bench: per-action latency, {} calls each", options.samples);
+            let (hosted, native) = load::latency(&subject, options.samples).await;
+            report.latency = Some((hosted, native));
+
+            let half = Duration::from_secs_f64(options.seconds / 2.0);
+            for concurrency in CONCURRENCY {
+                eprintln!("bench: throughput at concurrency {concurrency}");
+                report
+                    .throughput
+                    .push(throughput(&subject, concurrency, half).await);
+            }
+            // The same at the highest concurrency with an upstream as slow as
+            // the real Zoom's fast calls: where the host's CPU is not the bound.
+            let concurrency = CONCURRENCY[CONCURRENCY.len() - 1];
+            eprintln!(
+                "bench: throughput at concurrency {concurrency}, upstream answering after {} ms",
+                UPSTREAM_DELAY.as_millis()
             );
-            return;
+            sandbox.inject(
+                Fault::Delay(UPSTREAM_DELAY),
+                Match::path("/v2/users"),
+                usize::MAX,
+            );
+            report.slow_upstream = Some((
+                UPSTREAM_DELAY,
+                throughput(&subject, concurrency, half).await,
+            ));
+            sandbox.clear_faults();
+            report.peak_rss = memory::overall_peak();
         }
-        for _ in 0..warmup {
-            subject.call(CallPath::Native).await;
-            subject.call(CallPath::Hosted).await;
-        }
-
-        eprintln!("bench: per-action latency, {} calls each", options.samples);
-        let (hosted, native) = load::latency(&subject, options.samples).await;
-        report.latency = Some((hosted, native));
-
-        let half = Duration::from_secs_f64(options.seconds / 2.0);
-        for concurrency in CONCURRENCY {
-            eprintln!("bench: throughput at concurrency {concurrency}");
-            report
-                .throughput
-                .push(throughput(&subject, concurrency, half).await);
-        }
-        // The same at the highest concurrency with an upstream as slow as
-        // the real Zoom's fast calls: where the host's CPU is not the bound.
-        let concurrency = CONCURRENCY[CONCURRENCY.len() - 1];
-        eprintln!(
-            "bench: throughput at concurrency {concurrency}, upstream answering after {} ms",
-            UPSTREAM_DELAY.as_millis()
-        );
-        sandbox.inject(
-            Fault::Delay(UPSTREAM_DELAY),
-            Match::path("/v2/users"),
-            usize::MAX,
-        );
-        report.slow_upstream = Some((
-            UPSTREAM_DELAY,
-            throughput(&subject, concurrency, half).await,
-        ));
-        sandbox.clear_faults();
-        report.peak_rss = memory::overall_peak();
 
         report.service = Some(
             service::run(

@@ -12,7 +12,7 @@ use crate::bindings::WebhookOutcome;
 use crate::deadline::Deadline;
 use crate::error::Result;
 use crate::redact::{self, Redact};
-use crate::resource::Resource;
+use crate::resource::{ResolvedConfig, Resource};
 use crate::runtime::{Answer, Call};
 
 /// The largest inbound webhook body handed to a plugin.
@@ -87,8 +87,10 @@ impl Host {
             },
         };
         // No egress: verifying a webhook needs none.
-        let mut config = config;
-        config.egress = Default::default();
+        let config = ResolvedConfig {
+            egress: Default::default(),
+            ..(*config).clone()
+        };
         let (answer, _, _) = self
             .run(&plugin, resource, &config, deadline, None, call)
             .await?;

@@ -60,7 +60,7 @@ impl CompileCache {
     fn path_for(&self, digest: &[u8; 32]) -> PathBuf {
         let name = format!(
             "{}-{:016x}-{}.cwasm",
-            hex(&digest[..16]),
+            crate::hex(&digest[..16]),
             self.engine_hash,
             env!("CARGO_PKG_VERSION")
         );
@@ -149,8 +149,4 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), String> {
             let _ = fs::remove_file(&tmp);
             e.to_string()
         })
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

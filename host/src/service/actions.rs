@@ -92,14 +92,11 @@ pub async fn run_action(
     may_run(&caller, prepared.action())?;
     let params = Value::Object(prepared.params().clone());
     let key = idempotency_key(&headers)?;
-    let request_hash: String = Sha256::digest(
+    let request_hash = crate::hex(&Sha256::digest(
         serde_json::json!([name, action, params])
             .to_string()
             .as_bytes(),
-    )
-    .iter()
-    .map(|b| format!("{b:02x}"))
-    .collect();
+    ));
 
     let mut ticket = service.gate.admit(&name).map_err(|retry_after| {
         service
@@ -237,8 +234,7 @@ fn prefers_async(headers: &HeaderMap) -> bool {
 fn execution_id() -> String {
     let mut bytes = [0u8; 12];
     rand::rng().fill_bytes(&mut bytes);
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!("ex_{hex}")
+    format!("ex_{}", crate::hex(&bytes))
 }
 
 /// One execution.

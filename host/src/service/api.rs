@@ -62,7 +62,7 @@ pub fn router(service: Arc<Service>) -> axum::Router {
 async fn observe(State(service): State<Arc<Service>>, request: Request, next: Next) -> Response {
     let mut id = [0u8; 8];
     rand::rng().fill_bytes(&mut id);
-    let id: String = id.iter().map(|b| format!("{b:02x}")).collect();
+    let id = crate::hex(&id);
     let route = request
         .extensions()
         .get::<MatchedPath>()

@@ -10,7 +10,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rusqlite::{Connection, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 /// Each entry moves the schema one version up; never edit a shipped one.
 const MIGRATIONS: &[&str] = &[
@@ -100,8 +102,26 @@ pub struct ExecutionRow {
     pub created_ms: i64,
     pub started_ms: Option<i64>,
     pub finished_ms: Option<i64>,
-    /// What the run ended with: `{"data": …}` or `{"error": …}`, plus counts.
-    pub outcome: Option<Value>,
+    /// What the run ended with, once it has.
+    pub outcome: Option<Outcome>,
+}
+
+/// How a run ended: its `outcome` column, and the answer's fields. The
+/// result stays the JSON text it was serialised to once, so recording and
+/// answering a run copy it rather than serialise it again.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Outcome {
+    /// The action's result, when it succeeded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<Box<RawValue>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_requests: Option<u64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -358,13 +378,13 @@ impl Db {
         &self,
         row: &mut ExecutionRow,
         status: &str,
-        outcome: Value,
+        outcome: Outcome,
     ) -> Result<()> {
         let now = now_ms();
         row.status = status.into();
         row.finished_ms = Some(now);
         row.started_ms.get_or_insert(now);
-        let text = outcome.to_string();
+        let text = serde_json::to_string(&outcome).map_err(|e| e.to_string())?;
         row.outcome = Some(outcome);
         let (id, status, started) = (row.id.clone(), row.status.clone(), row.started_ms);
         self.batched(move |c| {
@@ -583,7 +603,9 @@ fn execution_row(r: &rusqlite::Row) -> rusqlite::Result<ExecutionRow> {
         created_ms: r.get(9)?,
         started_ms: r.get(10)?,
         finished_ms: r.get(11)?,
-        outcome: json(r.get(12)?),
+        outcome: r
+            .get::<_, Option<String>>(12)?
+            .and_then(|t| serde_json::from_str(&t).ok()),
     })
 }
 
@@ -667,10 +689,15 @@ mod tests {
         db.finish_execution(
             &mut execution("c", None),
             "succeeded",
-            serde_json::json!({"data": 1}),
+            Outcome {
+                data: serde_json::value::to_raw_value(&1).ok(),
+                ..Outcome::default()
+            },
         )
         .await
         .unwrap();
+        let data = db.execution("c").unwrap().unwrap().outcome.unwrap().data;
+        assert_eq!(data.map(|d| d.get().to_owned()).as_deref(), Some("1"));
         assert_eq!(db.interrupt_unfinished("restarted").unwrap(), 2);
         let status = |id| db.execution(id).unwrap().unwrap().status;
         assert_eq!(

@@ -14,7 +14,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use utoipa::ToSchema;
 
 use super::Service;
-use super::db::ExecutionRow;
+use super::db::{ExecutionRow, Outcome};
 use super::metrics::{ActionLabels, ResourceLabels, RunLabels};
 use crate::{Error, InvokeOptions, Prepared, Resource};
 
@@ -168,13 +168,12 @@ pub async fn run(
             ),
             "retryable": true,
         });
-        finish(
-            &service,
-            &mut job,
-            "failed",
-            json!({ "error": error, "http_requests": 0 }),
-        )
-        .await?;
+        let outcome = Outcome {
+            error: Some(error),
+            http_requests: Some(0),
+            ..Outcome::default()
+        };
+        finish(&service, &mut job, "failed", outcome).await?;
         return Ok(job.row);
     }
     metrics.in_flight.inc();
@@ -216,12 +215,20 @@ pub async fn run(
                 .iter()
                 .map(|f| f.display().to_string())
                 .collect();
-            let outcome = json!({
-                "data": invocation.data,
-                "summary": summary,
-                "http_requests": invocation.http_requests,
-                "files": files,
-            });
+            let data = match invocation.data {
+                Value::Null => None,
+                data => Some(
+                    serde_json::value::to_raw_value(&data)
+                        .map_err(|e| format!("a result that is not JSON: {e}"))?,
+                ),
+            };
+            let outcome = Outcome {
+                data,
+                summary: Some(summary),
+                http_requests: Some(u64::from(invocation.http_requests)),
+                files,
+                ..Outcome::default()
+            };
             ("succeeded", outcome, invocation.http_requests)
         }
         Err(e) => {
@@ -229,7 +236,11 @@ pub async fn run(
                 Error::Action { sent: true, .. } => 1,
                 _ => 0,
             };
-            let outcome = json!({ "error": e.to_json(), "summary": e.to_string() });
+            let outcome = Outcome {
+                error: Some(e.to_json()),
+                summary: Some(e.to_string()),
+                ..Outcome::default()
+            };
             ("failed", outcome, sent)
         }
     };
@@ -242,8 +253,10 @@ pub async fn run(
         .get_or_create(&RunLabels {
             plugin: job.prepared.plugin().to_owned(),
             action: job.row.action.clone(),
-            outcome: outcome["error"]["kind"]
-                .as_str()
+            outcome: outcome
+                .error
+                .as_ref()
+                .and_then(|e| e["kind"].as_str())
                 .unwrap_or(status)
                 .to_owned(),
         })
@@ -257,7 +270,7 @@ async fn finish(
     service: &Service,
     job: &mut Job,
     status: &str,
-    outcome: Value,
+    outcome: Outcome,
 ) -> Result<(), String> {
     // The audit trail is the execution itself; the log tells of failures.
     if status == "succeeded" {
@@ -290,7 +303,7 @@ pub struct Execution {
     /// The action's result, when it succeeded.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
-    pub data: Option<Value>,
+    pub data: Option<Box<serde_json::value::RawValue>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub summary: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -334,18 +347,13 @@ pub struct Timings {
 
 impl From<ExecutionRow> for Execution {
     fn from(row: ExecutionRow) -> Self {
-        let mut outcome = row.outcome.unwrap_or(Value::Null);
-        let mut take = |key: &str| match outcome.get_mut(key).map(Value::take) {
-            Some(Value::Null) | None => None,
-            Some(v) => Some(v),
-        };
-        let data = take("data");
-        let error = take("error");
-        let summary = take("summary").and_then(|s| s.as_str().map(str::to_owned));
-        let http_requests = take("http_requests").and_then(|n| n.as_u64());
-        let files = take("files")
-            .and_then(|f| serde_json::from_value(f).ok())
-            .unwrap_or_default();
+        let Outcome {
+            data,
+            error,
+            summary,
+            http_requests,
+            files,
+        } = row.outcome.unwrap_or_default();
         let span = |from: Option<i64>, to: Option<i64>| Some(to? - from?);
         Self {
             timings: Timings {

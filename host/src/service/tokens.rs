@@ -63,7 +63,7 @@ pub fn create(
     let mut secret = [0u8; 32];
     rand::rng().fill_bytes(&mut id);
     rand::rng().fill_bytes(&mut secret);
-    let id: String = id.iter().map(|b| format!("{b:02x}")).collect();
+    let id = crate::hex(&id);
     let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret);
     let row = TokenRow {
         id: id.clone(),
@@ -139,7 +139,7 @@ mod tests {
         )
         .unwrap();
         let row = &db.tokens().unwrap()[0];
-        assert!(!created.token.contains(&hex(&row.hash)));
+        assert!(!created.token.contains(&crate::hex(&row.hash)));
         let secret = created.token.rsplit('_').next().unwrap();
         assert_ne!(row.hash, secret.as_bytes());
 
@@ -172,9 +172,5 @@ mod tests {
         for bad in ["", "a b", "x\u{1b}[2J", &"n".repeat(65)] {
             assert!(create(&db, bad, vec![], vec![]).is_err(), "{bad:?}");
         }
-    }
-
-    fn hex(bytes: &[u8]) -> String {
-        bytes.iter().map(|b| format!("{b:02x}")).collect()
     }
 }

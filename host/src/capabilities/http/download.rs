@@ -200,11 +200,7 @@ impl Transfer<'_> {
         Ok(DownloadOutcome::Saved(SavedFile {
             name,
             size: written,
-            sha256: hasher
-                .finalize()
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect(),
+            sha256: crate::hex(&hasher.finalize()),
             content_type,
         }))
     }

@@ -113,12 +113,11 @@ impl Store {
         }
     }
 
-    /// Run `f` in one transaction: `Immediate` for writes (the write lock
-    /// taken at once, so a compare-and-swap cannot interleave with another
-    /// process's), `Deferred` for reads (no lock beyond the read).
-    fn with<T>(
+    /// Run the write `f` in one immediate transaction: the write lock taken
+    /// at once, so a compare-and-swap cannot interleave with another
+    /// process's.
+    fn write_tx<T>(
         &self,
-        behavior: TransactionBehavior,
         f: impl FnOnce(&rusqlite::Transaction) -> rusqlite::Result<T>,
     ) -> Result<T, StoreError> {
         let mut db = self
@@ -126,11 +125,21 @@ impl Store {
             .lock()
             .map_err(|_| StoreError::Unavailable("the store is poisoned".into()))?;
         let tx = db
-            .transaction_with_behavior(behavior)
+            .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(unavailable)?;
         let value = f(&tx).map_err(unavailable)?;
         tx.commit().map_err(unavailable)?;
         Ok(value)
+    }
+
+    /// One statement, outside an explicit transaction: SQLite reads it from
+    /// one snapshot all the same, without a BEGIN and COMMIT to run.
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, StoreError> {
+        let db = self
+            .db
+            .lock()
+            .map_err(|_| StoreError::Unavailable("the store is poisoned".into()))?;
+        f(&db).map_err(unavailable)
     }
 }
 
@@ -159,9 +168,9 @@ pub struct StoreScope {
 
 impl StoreScope {
     pub fn get(&self, key: &str) -> Result<Option<StoreEntry>, StoreError> {
-        self.store.with(TransactionBehavior::Deferred, |tx| {
+        self.store.read(|db| {
             // Prepared once per connection: every hosted call reads its token.
-            tx.prepare_cached(
+            db.prepare_cached(
                 "SELECT value, version FROM entries WHERE resource = ?1 AND key = ?2
                  AND (expires_at IS NULL OR expires_at > ?3)",
             )?
@@ -201,7 +210,7 @@ impl StoreScope {
         let now = now();
         let expires_at = (ttl_secs > 0).then(|| now + i64::from(ttl_secs));
         let resource = &self.resource;
-        let outcome = self.store.with(TransactionBehavior::Immediate, |tx| {
+        let outcome = self.store.write_tx(|tx| {
             tx.execute(
                 "DELETE FROM entries WHERE resource = ?1 AND expires_at IS NOT NULL AND expires_at <= ?2",
                 params![resource, now],
@@ -250,7 +259,7 @@ impl StoreScope {
     }
 
     pub fn delete(&self, key: &str) -> Result<(), StoreError> {
-        self.store.with(TransactionBehavior::Immediate, |tx| {
+        self.store.write_tx(|tx| {
             tx.execute(
                 "DELETE FROM entries WHERE resource = ?1 AND key = ?2",
                 params![self.resource, key],
