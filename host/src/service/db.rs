@@ -183,21 +183,8 @@ impl Db {
         let (conn, path) = crate::private_dir::open_sqlite(dir, "service.sqlite3")?;
         let within = |e: String| format!("{}: {e}", path.display());
         Self::migrate(&conn).map_err(within)?;
-        // The checkpointer below moves the log into the database; the writer
-        // does it itself (and waits on its fsyncs) only past this many pages.
-        conn.execute_batch(&format!(
-            "PRAGMA wal_autocheckpoint = {BACKSTOP_CHECKPOINT_PAGES}"
-        ))
-        .map_err(|e| within(err(e)))?;
         let reader = Connection::open(&path).map_err(|e| within(err(e)))?;
-        let checkpointer = Connection::open(&path).map_err(|e| within(err(e)))?;
-        let db = Self::start(conn, reader).map_err(within)?;
-        let alive = Arc::downgrade(&db.conn);
-        std::thread::Builder::new()
-            .name("service-db-checkpoint".into())
-            .spawn(move || checkpoints(&checkpointer, &alive))
-            .map_err(|e| format!("cannot start the database checkpointer: {e}"))?;
-        Ok(db)
+        Self::start(conn, reader).map_err(within)
     }
 
     /// A database in memory, private to this value (tests).
@@ -528,24 +515,6 @@ impl Db {
             let events = c.execute("DELETE FROM events WHERE received_ms < ?1", [cutoff])?;
             Ok((executions, events))
         })
-    }
-}
-
-/// WAL pages past which the writer checkpoints on its own (64 MiB).
-const BACKSTOP_CHECKPOINT_PAGES: u32 = 16384;
-/// How often the checkpointer runs.
-const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
-
-/// The checkpointer thread: the log's committed pages copied into the
-/// database (and synced) off the commit path, so runs waiting for a commit
-/// never wait for an fsync; passive, so the writer goes on meanwhile. Ends
-/// once the `Db` is dropped.
-fn checkpoints(conn: &Connection, alive: &std::sync::Weak<Mutex<Connection>>) {
-    while alive.strong_count() > 0 {
-        std::thread::sleep(CHECKPOINT_EVERY);
-        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-            tracing::warn!("the service database's checkpoint failed: {e}");
-        }
     }
 }
 
