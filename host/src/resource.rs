@@ -179,7 +179,6 @@ impl Resource {
         self.path.parent().unwrap_or(Path::new("."))
     }
 
-    /// Check `[config]` against the manifest, apply defaults, read secrets.
     /// [`Resource::resolve`] for `plugin`, from the last resolution when
     /// it was for the same plugin and reads no file.
     pub(crate) fn resolve_for(&self, plugin: &Arc<Plugin>) -> Result<Arc<ResolvedConfig>> {
@@ -201,6 +200,7 @@ impl Resource {
         Ok(config)
     }
 
+    /// Check `[config]` against the manifest, apply defaults, read secrets.
     pub fn resolve(&self, manifest: &Manifest) -> Result<ResolvedConfig> {
         let err = |m: String| Error::resource(&self.path, m);
         if let Some(unknown) = self
