@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::{Env, SECRET_VAR};
 use serde_json::{Value, json};
-use soar_host::{Error, ErrorKind, Host, HostOptions, Resource};
+use soar_host::{Error, ErrorKind, Host, HostOptions, Invocation, Resource};
 use zoom_sandbox::contract::Spec;
 use zoom_sandbox::{Fault, Match};
 
@@ -22,25 +22,41 @@ fn resource(env: &Env) -> Resource {
     Resource::load(&env.resource).expect("resource loads")
 }
 
-/// The sandbox's resource with a one-second deadline.
-fn impatient_resource(env: &Env) -> Resource {
+/// A sandbox, a host, and the sandbox's resource.
+fn sandbox_host() -> (Env, Host, Resource) {
+    let env = Env::new();
+    let resource = resource(&env);
+    (env, host(), resource)
+}
+
+/// [`sandbox_host`], the resource with a one-second deadline.
+fn impatient_sandbox_host() -> (Env, Host, Resource) {
+    let env = Env::new();
     let text = env
         .resource_toml("Impatient", "")
         .replace("timeout_secs = 20", "timeout_secs = 1");
     env.write_resource("zoom-sandbox.toml", &text);
-    resource(env)
+    let resource = resource(&env);
+    (env, host(), resource)
+}
+
+/// `get_user` of `me`.
+async fn get_me(host: &Host, resource: &Resource) -> Result<Invocation, Error> {
+    host.invoke(resource, "get_user", &json!({"user_id": "me"}))
+        .await
+}
+
+/// The status of each API request the sandbox received (0: the connection
+/// dropped unanswered).
+fn api_statuses(env: &Env) -> Vec<u16> {
+    env.api_requests().iter().map(|r| r.status).collect()
 }
 
 #[tokio::test]
 async fn one_token_serves_many_invocations() {
-    let env = Env::new();
-    let host = host();
-    let resource = resource(&env);
+    let (env, host, resource) = sandbox_host();
     for _ in 0..3 {
-        let out = host
-            .invoke(&resource, "get_user", &json!({"user_id": "me"}))
-            .await
-            .expect("ok");
+        let out = get_me(&host, &resource).await.expect("ok");
         assert!(out.data["email"].is_string());
     }
     assert_eq!(env.token_requests().len(), 1);
@@ -49,18 +65,11 @@ async fn one_token_serves_many_invocations() {
 
 #[tokio::test]
 async fn expired_token_is_renewed_once() {
-    let env = Env::new();
-    let host = host();
-    let resource = resource(&env);
-    host.invoke(&resource, "get_user", &json!({"user_id": "me"}))
-        .await
-        .expect("ok");
+    let (env, host, resource) = sandbox_host();
+    get_me(&host, &resource).await.expect("ok");
     env.sandbox.expire_tokens();
     env.sandbox.clear_requests();
-    let out = host
-        .invoke(&resource, "get_user", &json!({"user_id": "me"}))
-        .await
-        .expect("renewed");
+    let out = get_me(&host, &resource).await.expect("renewed");
     assert!(out.data["email"].is_string());
     let statuses: Vec<(String, u16)> = env
         .sandbox
@@ -80,15 +89,10 @@ async fn expired_token_is_renewed_once() {
 
 #[tokio::test]
 async fn a_token_that_stays_invalid_fails_with_auth_and_no_loop() {
-    let env = Env::new();
-    let host = host();
-    let resource = resource(&env);
+    let (env, host, resource) = sandbox_host();
     env.sandbox
         .inject(Fault::ExpireTokens, Match::path("/v2/"), 10);
-    let err = host
-        .invoke(&resource, "get_user", &json!({"user_id": "me"}))
-        .await
-        .unwrap_err();
+    let err = get_me(&host, &resource).await.unwrap_err();
     match &err {
         Error::Action { failure, sent } => {
             assert_eq!(failure.kind, ErrorKind::Auth);
@@ -103,9 +107,7 @@ async fn a_token_that_stays_invalid_fails_with_auth_and_no_loop() {
 
 #[tokio::test]
 async fn rate_limit_with_short_retry_after_is_waited_out() {
-    let env = Env::new();
-    let host = host();
-    let resource = resource(&env);
+    let (env, host, resource) = sandbox_host();
     env.sandbox.inject(
         Fault::RateLimited {
             retry_after: Some("1".into()),
@@ -114,20 +116,14 @@ async fn rate_limit_with_short_retry_after_is_waited_out() {
         Match::path("/v2/users/me"),
         1,
     );
-    let out = host
-        .invoke(&resource, "get_user", &json!({"user_id": "me"}))
-        .await
-        .expect("retried");
+    let out = get_me(&host, &resource).await.expect("retried");
     assert!(out.data["email"].is_string());
-    let api: Vec<u16> = env.api_requests().iter().map(|r| r.status).collect();
-    assert_eq!(api, [429, 200]);
+    assert_eq!(api_statuses(&env), [429, 200]);
 }
 
 #[tokio::test]
 async fn rate_limit_beyond_the_deadline_fails_at_once_saying_when() {
-    let env = Env::new();
-    let host = host();
-    let resource = resource(&env);
+    let (env, host, resource) = sandbox_host();
     env.sandbox.inject(
         Fault::RateLimited {
             retry_after: Some("2099-01-01T00:00:00Z".into()),
@@ -154,9 +150,7 @@ async fn rate_limit_beyond_the_deadline_fails_at_once_saying_when() {
 
 #[tokio::test]
 async fn server_errors_are_retried_for_idempotent_calls() {
-    let env = Env::new();
-    let host = host();
-    let resource = resource(&env);
+    let (env, host, resource) = sandbox_host();
     env.sandbox
         .inject(Fault::Status(503), Match::path("/v2/users"), 2);
     let out = host
@@ -164,21 +158,15 @@ async fn server_errors_are_retried_for_idempotent_calls() {
         .await
         .expect("retried");
     assert_eq!(out.data["users"].as_array().unwrap().len(), 5);
-    let api: Vec<u16> = env.api_requests().iter().map(|r| r.status).collect();
-    assert_eq!(api, [503, 503, 200]);
+    assert_eq!(api_statuses(&env), [503, 503, 200]);
 }
 
 #[tokio::test]
 async fn hung_upstream_times_out_saying_what_it_waited_for() {
-    let env = Env::new();
-    let host = host();
-    let resource = impatient_resource(&env);
+    let (env, host, resource) = impatient_sandbox_host();
     env.sandbox
         .inject(Fault::Hang, Match::path("/v2/users/me"), 1);
-    let err = host
-        .invoke(&resource, "get_user", &json!({"user_id": "me"}))
-        .await
-        .unwrap_err();
+    let err = get_me(&host, &resource).await.unwrap_err();
     let text = err.to_string();
     assert!(matches!(err.class(), soar_host::ErrorClass::Failed));
     assert!(
@@ -187,10 +175,7 @@ async fn hung_upstream_times_out_saying_what_it_waited_for() {
     );
     assert!(text.contains("/v2/users/me"), "{text}");
     // The host goes on serving.
-    let out = host
-        .invoke(&resource, "get_user", &json!({"user_id": "me"}))
-        .await
-        .expect("next call works");
+    let out = get_me(&host, &resource).await.expect("next call works");
     assert!(out.data["email"].is_string());
 }
 
@@ -198,9 +183,7 @@ async fn hung_upstream_times_out_saying_what_it_waited_for() {
 /// against Zoom's own OpenAPI specs.
 #[tokio::test]
 async fn every_request_matches_zooms_published_api() {
-    let env = Env::new();
-    let host = host();
-    let resource = resource(&env);
+    let (env, host, resource) = sandbox_host();
     let owner = env.sandbox.owner();
     let id = owner["id"].as_str().unwrap().to_owned();
     let meetings = env.sandbox.meeting_ids("me");
@@ -258,9 +241,7 @@ async fn every_request_matches_zooms_published_api() {
 
 #[tokio::test]
 async fn rate_limit_with_an_http_date_is_waited_out() {
-    let env = Env::new();
-    let host = host();
-    let resource = resource(&env);
+    let (env, host, resource) = sandbox_host();
     let at = std::time::SystemTime::now() + Duration::from_secs(2);
     env.sandbox.inject(
         Fault::RateLimited {
@@ -270,30 +251,24 @@ async fn rate_limit_with_an_http_date_is_waited_out() {
         Match::path("/v2/users/me"),
         1,
     );
-    let out = host
-        .invoke(&resource, "get_user", &json!({"user_id": "me"}))
+    let out = get_me(&host, &resource)
         .await
         .expect("waited, then retried");
     assert!(out.data["email"].is_string());
-    let api: Vec<u16> = env.api_requests().iter().map(|r| r.status).collect();
-    assert_eq!(api, [429, 200]);
+    assert_eq!(api_statuses(&env), [429, 200]);
 }
 
 #[tokio::test]
 async fn connection_resets_are_retried_for_reads_and_updates() {
-    let env = Env::new();
-    let host = host();
-    let resource = resource(&env);
+    let (env, host, resource) = sandbox_host();
     env.sandbox
         .inject(Fault::ResetConnection, Match::path("/v2/users/me"), 1);
-    let out = host
-        .invoke(&resource, "get_user", &json!({"user_id": "me"}))
+    let out = get_me(&host, &resource)
         .await
         .expect("retried after the reset");
     assert!(out.data["email"].is_string());
     // 0: the sandbox recorded the request and dropped the connection unanswered.
-    let api: Vec<u16> = env.api_requests().iter().map(|r| r.status).collect();
-    assert_eq!(api, [0, 200]);
+    assert_eq!(api_statuses(&env), [0, 200]);
 
     // Zoom's PATCH updates are idempotent too: the same body twice leaves the same meeting.
     env.sandbox.clear_requests();
@@ -307,22 +282,16 @@ async fn connection_resets_are_retried_for_reads_and_updates() {
     )
     .await
     .expect("retried after the reset");
-    let api: Vec<u16> = env.api_requests().iter().map(|r| r.status).collect();
-    assert_eq!(api, [0, 204]);
+    assert_eq!(api_statuses(&env), [0, 204]);
     assert_eq!(env.sandbox.meeting(id).unwrap()["topic"], "After reset");
 }
 
 #[tokio::test]
 async fn persistent_server_errors_give_up_after_bounded_attempts() {
-    let env = Env::new();
-    let host = host();
-    let resource = resource(&env);
+    let (env, host, resource) = sandbox_host();
     env.sandbox
         .inject(Fault::Status(502), Match::path("/v2/users/me"), 100);
-    let err = host
-        .invoke(&resource, "get_user", &json!({"user_id": "me"}))
-        .await
-        .unwrap_err();
+    let err = get_me(&host, &resource).await.unwrap_err();
     let Error::Action { failure, .. } = &err else {
         panic!("{err:?}")
     };
@@ -330,23 +299,16 @@ async fn persistent_server_errors_give_up_after_bounded_attempts() {
     assert!(failure.retryable(), "{err}");
     assert_eq!(env.api_requests().len(), 4, "one try and three retries");
     env.sandbox.clear_faults();
-    host.invoke(&resource, "get_user", &json!({"user_id": "me"}))
-        .await
-        .expect("the next call works");
+    get_me(&host, &resource).await.expect("the next call works");
 }
 
 #[tokio::test]
 async fn the_deadline_covers_the_token_fetch() {
-    let env = Env::new();
-    let host = host();
-    let resource = impatient_resource(&env);
+    let (env, host, resource) = impatient_sandbox_host();
     env.sandbox
         .inject(Fault::Hang, Match::path("/oauth/token"), 1);
     let started = std::time::Instant::now();
-    let err = host
-        .invoke(&resource, "get_user", &json!({"user_id": "me"}))
-        .await
-        .unwrap_err();
+    let err = get_me(&host, &resource).await.unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(10));
     // The HTTP request's own timeout and the action's deadline are the same
     // instant; whichever the runtime sees first reports, as the same kind.
@@ -361,9 +323,7 @@ async fn the_deadline_covers_the_token_fetch() {
 /// (`get_user`) and for those that build their result from it.
 #[tokio::test]
 async fn an_answer_that_is_not_json_is_an_upstream_error() {
-    let env = Env::new();
-    let host = host();
-    let resource = resource(&env);
+    let (env, host, resource) = sandbox_host();
     let page = "<html><body>Please sign in to the proxy</body></html>";
     for (action, params, path) in [
         ("get_user", json!({"user_id": "me"}), "/v2/users/me"),
@@ -456,18 +416,13 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 /// the same, so even an idempotent GET is sent once.
 #[tokio::test]
 async fn an_answer_over_the_size_limit_fails_at_once() {
-    let env = Env::new();
-    let host = host();
-    let resource = resource(&env);
+    let (env, host, resource) = sandbox_host();
     env.sandbox.inject(
         Fault::Garbled("x".repeat((32 << 20) + 1)),
         Match::path("/v2/users/me"),
         1,
     );
-    let err = host
-        .invoke(&resource, "get_user", &json!({"user_id": "me"}))
-        .await
-        .unwrap_err();
+    let err = get_me(&host, &resource).await.unwrap_err();
     let Error::Action { failure, .. } = &err else {
         panic!("{err:?}")
     };
@@ -476,10 +431,7 @@ async fn an_answer_over_the_size_limit_fails_at_once() {
     let sent: Vec<String> = env.api_requests().iter().map(|r| r.path.clone()).collect();
     assert_eq!(sent, ["/v2/users/me"], "sent once, not retried");
     // The next call gets Zoom's answer.
-    let out = host
-        .invoke(&resource, "get_user", &json!({"user_id": "me"}))
-        .await
-        .expect("get_user");
+    let out = get_me(&host, &resource).await.expect("get_user");
     assert!(out.data["email"].is_string());
 }
 
@@ -497,14 +449,11 @@ async fn a_rotated_secret_file_is_read_at_the_next_run() {
     );
     assert!(text.contains("client_secret.txt"), "{text}");
     let resource = Resource::load(&env.write_resource("rotating.toml", &text)).expect("loads");
-    host.invoke(&resource, "get_user", &json!({"user_id": "me"}))
+    get_me(&host, &resource)
         .await
         .expect("the first secret is Zoom's");
     std::fs::write(&secret_file, "a-revoked-secret-0000").expect("rotate the file");
-    let err = host
-        .invoke(&resource, "get_user", &json!({"user_id": "me"}))
-        .await
-        .unwrap_err();
+    let err = get_me(&host, &resource).await.unwrap_err();
     assert_eq!(err.kind(), "auth", "{err:?}");
     // The new secret asked for its own token (and Zoom refused it).
     assert_eq!(env.token_requests().len(), 2);
