@@ -39,11 +39,7 @@ fn test_call_verifies_token_identity_and_scopes() {
             .unwrap()
             .starts_with("Basic ")
     );
-    let api = env.only_api_request();
-    assert_eq!(
-        (api.method.as_str(), api.path.as_str()),
-        ("GET", "/v2/users/me")
-    );
+    let api = env.only_api_request_to("GET", "/v2/users/me");
     assert!(api.header("authorization").unwrap().starts_with("Bearer "));
     assert!(!run.stdout.contains(&env.secret()) && !run.stderr.contains(&env.secret()));
 }
@@ -90,9 +86,7 @@ fn get_user_by_email_and_me() {
     let user = run.json();
     assert_eq!(user["email"], email);
     assert_eq!(user["id"], owner["id"]);
-    let r = env.only_api_request();
-    assert_eq!(r.method, "GET");
-    assert_eq!(r.path, format!("/v2/users/{email}"));
+    let r = env.only_api_request_to("GET", &format!("/v2/users/{email}"));
     assert!(r.query.is_empty());
 
     env.sandbox.clear_requests();
@@ -179,11 +173,7 @@ fn update_user_sends_only_the_fields_given() {
     let out = run.json();
     assert_eq!(out["updated"], true);
     assert_eq!(out["user_id"], id);
-    let r = env.only_api_request();
-    assert_eq!(
-        (r.method.as_str(), r.path.as_str()),
-        ("PATCH", format!("/v2/users/{id}").as_str())
-    );
+    let r = env.only_api_request_to("PATCH", &format!("/v2/users/{id}"));
     assert_eq!(
         r.json,
         Some(json!({"first_name": "Ada", "type": 2, "dept": "SecOps"}))
@@ -218,11 +208,7 @@ fn update_user_settings_patches_the_body() {
     );
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(run.json()["updated"], true);
-    let r = env.only_api_request();
-    assert_eq!(
-        (r.method.as_str(), r.path.as_str()),
-        ("PATCH", "/v2/users/me/settings")
-    );
+    let r = env.only_api_request_to("PATCH", "/v2/users/me/settings");
     assert_eq!(r.json, Some(settings));
     let stored = env.sandbox.user_settings("me").unwrap();
     assert_eq!(stored["in_meeting"]["chat"], false);
@@ -273,11 +259,7 @@ fn update_meeting_sends_fields_and_occurrence() {
     );
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(run.json()["meeting_id"], id);
-    let r = env.only_api_request();
-    assert_eq!(
-        (r.method.as_str(), r.path.as_str()),
-        ("PATCH", format!("/v2/meetings/{id}").as_str())
-    );
+    let r = env.only_api_request_to("PATCH", &format!("/v2/meetings/{id}"));
     assert_eq!(
         r.json,
         Some(json!({"topic": "Incident bridge", "settings": {"waiting_room": true}}))
@@ -308,11 +290,7 @@ fn delete_meeting_then_it_is_gone() {
     let out = run.json();
     assert_eq!(out["deleted"], true);
     assert_eq!(out["meeting_id"], id);
-    let r = env.only_api_request();
-    assert_eq!(
-        (r.method.as_str(), r.path.as_str()),
-        ("DELETE", format!("/v2/meetings/{id}").as_str())
-    );
+    let r = env.only_api_request_to("DELETE", &format!("/v2/meetings/{id}"));
     assert_eq!(query(&r), vec![("schedule_for_reminder", "true")]);
     assert!(env.sandbox.meeting(id).is_none());
 

@@ -49,8 +49,7 @@ fn a_get_answers_zooms_status_and_body() {
         )
     );
     assert_eq!(out["body"]["users"].as_array().map(Vec::len), Some(2));
-    let r = env.only_api_request();
-    assert_eq!((r.method.as_str(), r.path.as_str()), ("GET", "/v2/users"));
+    let r = env.only_api_request_to("GET", "/v2/users");
     assert_eq!(query(&r), vec![("page_size", "2"), ("status", "active")]);
 
     let run = env.invoke("call_api", json!({"path": "/users/nobody@example.org"}));

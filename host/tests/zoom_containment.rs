@@ -34,11 +34,7 @@ fn revoke_user_sessions_signs_the_user_out() {
             "message": format!("User {email} is signed out of every Zoom client"),
         })
     );
-    let r = env.only_api_request();
-    assert_eq!(
-        (r.method.as_str(), r.path.as_str()),
-        ("DELETE", format!("/v2/users/{email}/token").as_str())
-    );
+    let r = env.only_api_request_to("DELETE", &format!("/v2/users/{email}/token"));
     assert!(r.query.is_empty() && r.body.is_empty(), "{r:?}");
     assert_eq!(env.sandbox.sign_outs(&email), 1);
 
@@ -68,11 +64,7 @@ fn deactivate_then_activate_a_user() {
             "message": format!("User {id} deactivated"),
         })
     );
-    let r = env.only_api_request();
-    assert_eq!(
-        (r.method.as_str(), r.path.as_str()),
-        ("PUT", format!("/v2/users/{id}/status").as_str())
-    );
+    let r = env.only_api_request_to("PUT", &format!("/v2/users/{id}/status"));
     assert_eq!(r.json, Some(json!({"action": "deactivate"})));
     // What the output says is what get_user then shows.
     let shown = env.invoke("get_user", json!({"user_id": id})).json();
@@ -122,11 +114,7 @@ fn delete_user_with_transfers_then_get_is_zooms_404() {
             "transfer_email": "owner@example.com",
         })
     );
-    let r = env.only_api_request();
-    assert_eq!(
-        (r.method.as_str(), r.path.as_str()),
-        ("DELETE", format!("/v2/users/{email}").as_str())
-    );
+    let r = env.only_api_request_to("DELETE", &format!("/v2/users/{email}"));
     assert_eq!(
         query(&r),
         vec![
@@ -167,8 +155,7 @@ fn create_user_then_get_returns_what_was_created() {
     assert_eq!(created["email"], "new.hire@example.com");
     assert_eq!(created["type"], 1);
     let id = created["id"].as_str().unwrap();
-    let r = env.only_api_request();
-    assert_eq!((r.method.as_str(), r.path.as_str()), ("POST", "/v2/users"));
+    let r = env.only_api_request_to("POST", "/v2/users");
     assert_eq!(r.json, Some(params.clone()));
 
     let user = env.invoke("get_user", json!({"user_id": id})).json();

@@ -44,11 +44,7 @@ fn create_meeting_then_get_meeting_returns_what_was_created() {
             .unwrap()
             .ends_with(&id.to_string())
     );
-    let r = env.only_api_request();
-    assert_eq!(
-        (r.method.as_str(), r.path.as_str()),
-        ("POST", "/v2/users/me/meetings")
-    );
+    let r = env.only_api_request_to("POST", "/v2/users/me/meetings");
     assert_eq!(r.json, Some(body));
 
     env.sandbox.clear_requests();
@@ -58,11 +54,7 @@ fn create_meeting_then_get_meeting_returns_what_was_created() {
     assert_eq!(meeting["agenda"], "Contain the stolen account");
     assert_eq!(meeting["start_time"], "2030-05-01T09:00:00Z");
     assert_eq!(meeting["settings"]["waiting_room"], true);
-    let r = env.only_api_request();
-    assert_eq!(
-        (r.method.as_str(), r.path),
-        ("GET", format!("/v2/meetings/{id}"))
-    );
+    let r = env.only_api_request_to("GET", &format!("/v2/meetings/{id}"));
     assert!(r.query.is_empty());
     assert_follows_zooms_specs(&env);
 }
@@ -102,11 +94,7 @@ fn end_meeting_then_the_meeting_waits_again() {
         run.json(),
         json!({"meeting_id": id, "ended": true, "message": format!("Meeting {id} ended")})
     );
-    let r = env.only_api_request();
-    assert_eq!(
-        (r.method.as_str(), r.path),
-        ("PUT", format!("/v2/meetings/{id}/status"))
-    );
+    let r = env.only_api_request_to("PUT", &format!("/v2/meetings/{id}/status"));
     assert_eq!(r.json, Some(json!({"action": "end"})));
     assert_eq!(env.sandbox.meeting(id).unwrap()["status"], "waiting");
     assert_follows_zooms_specs(&env);

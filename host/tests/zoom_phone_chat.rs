@@ -126,11 +126,7 @@ fn send_chat_message_to_a_channel_is_stored_and_listed() {
         json!({"id": id, "user_id": "me", "to_channel": channel, "sent": true,
                "message": format!("Message sent by me to channel {channel}")})
     );
-    let r = env.only_api_request();
-    assert_eq!(
-        (r.method.as_str(), r.path.as_str()),
-        ("POST", "/v2/chat/users/me/messages")
-    );
+    let r = env.only_api_request_to("POST", "/v2/chat/users/me/messages");
     assert!(query(&r).is_empty());
     assert_eq!(
         r.json,

@@ -138,11 +138,7 @@ fn trashed_recordings_come_back_by_a_uuid_encoded_twice() {
         json!({"meeting_id": id, "action": "trash", "deleted": true,
                "message": format!("Recordings of meeting {id} moved to the trash")})
     );
-    let r = env.only_api_request();
-    assert_eq!(
-        (r.method.as_str(), r.path.clone()),
-        ("DELETE", format!("/v2/meetings/{id}/recordings"))
-    );
+    let r = env.only_api_request_to("DELETE", &format!("/v2/meetings/{id}/recordings"));
     assert_eq!(query(&r), vec![("action", "trash")]);
     let run = env.invoke("get_meeting_recordings", json!({"meeting_id": id}));
     assert_zoom_error(
@@ -221,11 +217,7 @@ fn update_recording_settings_takes_a_recording_off_public_sharing() {
         json!({"meeting_id": id, "updated": true, "settings": body,
                "message": format!("Recording settings of meeting {id} updated")})
     );
-    let r = env.only_api_request();
-    assert_eq!(
-        (r.method.as_str(), r.path.clone()),
-        ("PATCH", format!("/v2/meetings/{id}/recordings/settings"))
-    );
+    let r = env.only_api_request_to("PATCH", &format!("/v2/meetings/{id}/recordings/settings"));
     assert_eq!(r.json, Some(body));
     let after = env
         .invoke("get_recording_settings", json!({"meeting_id": id}))

@@ -237,11 +237,7 @@ fn add_meeting_registrant_then_it_is_listed() {
     let out = run.json();
     assert_eq!(out["id"], id);
     let registrant = out["registrant_id"].as_str().unwrap().to_owned();
-    let r = env.only_api_request();
-    assert_eq!(
-        (r.method.as_str(), r.path.clone()),
-        ("POST", format!("/v2/meetings/{id}/registrants"))
-    );
+    let r = env.only_api_request_to("POST", &format!("/v2/meetings/{id}/registrants"));
     assert!(r.query.is_empty());
     assert_eq!(
         r.json,

@@ -116,11 +116,7 @@ fn create_webinar_then_get_webinar_returns_what_was_created() {
             .unwrap()
             .ends_with(&id.to_string())
     );
-    let r = env.only_api_request();
-    assert_eq!(
-        (r.method.as_str(), r.path.as_str()),
-        ("POST", "/v2/users/me/webinars")
-    );
+    let r = env.only_api_request_to("POST", "/v2/users/me/webinars");
     assert!(r.query.is_empty());
     assert_eq!(r.json, Some(body));
 
@@ -131,11 +127,7 @@ fn create_webinar_then_get_webinar_returns_what_was_created() {
     assert_eq!(webinar["agenda"], "What happened and what we did");
     assert_eq!(webinar["start_time"], "2030-05-01T09:00:00Z");
     assert_eq!(webinar["settings"]["approval_type"], 1);
-    let r = env.only_api_request();
-    assert_eq!(
-        (r.method.as_str(), r.path),
-        ("GET", format!("/v2/webinars/{id}"))
-    );
+    let r = env.only_api_request_to("GET", &format!("/v2/webinars/{id}"));
     assert!(r.query.is_empty());
     assert_eq!(
         env.sandbox.webinar(id).unwrap()["topic"],
@@ -184,11 +176,7 @@ fn update_webinar_sends_only_the_fields_given() {
             "message": format!("Webinar {id} updated"),
         })
     );
-    let r = env.only_api_request();
-    assert_eq!(
-        (r.method.as_str(), r.path),
-        ("PATCH", format!("/v2/webinars/{id}"))
-    );
+    let r = env.only_api_request_to("PATCH", &format!("/v2/webinars/{id}"));
     assert_eq!(
         r.json,
         Some(json!({"topic": "Rescheduled", "settings": {"approval_type": 1}}))
@@ -212,11 +200,7 @@ fn delete_webinar_then_get_webinar_is_zooms_not_found() {
         run.json(),
         json!({"deleted": true, "webinar_id": id, "message": format!("Webinar {id} deleted")})
     );
-    let r = env.only_api_request();
-    assert_eq!(
-        (r.method.as_str(), r.path.clone()),
-        ("DELETE", format!("/v2/webinars/{id}"))
-    );
+    let r = env.only_api_request_to("DELETE", &format!("/v2/webinars/{id}"));
     assert_eq!(query(&r), vec![("cancel_webinar_reminder", "true")]);
     assert!(env.sandbox.webinar(id).is_none());
     let run = env.invoke("get_webinar", json!({"webinar_id": id}));
@@ -244,11 +228,7 @@ fn end_webinar_puts_the_end_action_then_the_webinar_can_be_deleted() {
         run.json(),
         json!({"webinar_id": id, "ended": true, "message": format!("Webinar {id} ended")})
     );
-    let r = env.only_api_request();
-    assert_eq!(
-        (r.method.as_str(), r.path),
-        ("PUT", format!("/v2/webinars/{id}/status"))
-    );
+    let r = env.only_api_request_to("PUT", &format!("/v2/webinars/{id}/status"));
     assert_eq!(r.json, Some(json!({"action": "end"})));
     let run = env.invoke("delete_webinar", json!({"webinar_id": id}));
     assert_eq!(run.code, 0, "{run:?}");
@@ -273,11 +253,7 @@ fn add_webinar_registrant_then_it_is_listed() {
     let out = run.json();
     assert_eq!(out["id"], id);
     let registrant = out["registrant_id"].as_str().unwrap().to_owned();
-    let r = env.only_api_request();
-    assert_eq!(
-        (r.method.as_str(), r.path.clone()),
-        ("POST", format!("/v2/webinars/{id}/registrants"))
-    );
+    let r = env.only_api_request_to("POST", &format!("/v2/webinars/{id}/registrants"));
     assert!(r.query.is_empty());
     assert_eq!(
         r.json,
@@ -307,11 +283,7 @@ fn panelists_are_listed_added_several_at_once_and_removed() {
     let out = run.json();
     assert_eq!(out["webinar_id"], id);
     assert_eq!(out["total_records"], 2);
-    let r = env.only_api_request();
-    assert_eq!(
-        (r.method.as_str(), r.path.clone()),
-        ("GET", format!("/v2/webinars/{id}/panelists"))
-    );
+    env.only_api_request_to("GET", &format!("/v2/webinars/{id}/panelists"));
 
     env.sandbox.clear_requests();
     let panelists = json!([
@@ -332,11 +304,7 @@ fn panelists_are_listed_added_several_at_once_and_removed() {
         format!("2 panelist(s) added to webinar {id}")
     );
     assert!(out["updated_at"].is_string(), "{out}");
-    let r = env.only_api_request();
-    assert_eq!(
-        (r.method.as_str(), r.path.clone()),
-        ("POST", format!("/v2/webinars/{id}/panelists"))
-    );
+    let r = env.only_api_request_to("POST", &format!("/v2/webinars/{id}/panelists"));
     assert_eq!(r.json, Some(json!({"panelists": panelists})));
     let stored = env.sandbox.panelists(id);
     assert_eq!(stored.len(), 4);
@@ -360,11 +328,7 @@ fn panelists_are_listed_added_several_at_once_and_removed() {
             "message": format!("Panelist {grace_id} removed from webinar {id}"),
         })
     );
-    let r = env.only_api_request();
-    assert_eq!(
-        (r.method.as_str(), r.path.clone()),
-        ("DELETE", format!("/v2/webinars/{id}/panelists/{grace_id}"))
-    );
+    env.only_api_request_to("DELETE", &format!("/v2/webinars/{id}/panelists/{grace_id}"));
     assert_eq!(env.sandbox.panelists(id).len(), 3);
     let run = env.invoke("remove_webinar_panelist", params);
     assert_zoom_error(

@@ -123,6 +123,17 @@ impl Env {
         );
         requests.remove(0)
     }
+
+    /// [`Env::only_api_request`], which must be `method` on `path`.
+    pub fn only_api_request_to(&self, method: &str, path: &str) -> RecordedRequest {
+        let r = self.only_api_request();
+        assert_eq!(
+            (r.method.as_str(), r.path.as_str()),
+            (method, path),
+            "{r:#?}"
+        );
+        r
+    }
 }
 
 pub fn run_cli(args: &[&str], env: &[(&str, &str)]) -> Run {
