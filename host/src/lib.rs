@@ -35,7 +35,7 @@ pub use resource::Resource;
 pub use runtime::Plugin;
 
 /// Lower-case hexadecimal of `bytes` (digests, random ids).
-pub fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(2 * bytes.len());
     for b in bytes {

@@ -406,12 +406,15 @@ impl Db {
     /// Runs left queued or running by a process that ended without finishing
     /// them: marked `interrupted` (never run again). Returns how many.
     pub fn interrupt_unfinished(&self, why: &str) -> Result<usize> {
-        let outcome = serde_json::json!({ "error": {
-            "kind": "interrupted",
-            "message": why,
-            "retryable": false,
-        }})
-        .to_string();
+        let outcome = Outcome {
+            error: Some(serde_json::json!({
+                "kind": "interrupted",
+                "message": why,
+                "retryable": false,
+            })),
+            ..Outcome::default()
+        };
+        let outcome = serde_json::to_string(&outcome).map_err(|e| e.to_string())?;
         self.with(|c| {
             c.execute(
                 "UPDATE executions SET status = 'interrupted', finished_ms = ?1, outcome = ?2
