@@ -54,6 +54,21 @@ const PLUGINS: &[Plugin] = &[
         file: "stuck-describe.wasm",
         test_env: Some("SOAR_STUCK_DESCRIBE_PLUGIN"),
     },
+    // Built against soar:plugin@0.2.0: downloads, webhooks, retries.
+    Plugin {
+        package: "hostile-plugin",
+        dir: "fixtures/hostile-plugin",
+        example: Some("hostile02"),
+        file: "hostile02.wasm",
+        test_env: Some("SOAR_HOSTILE02_PLUGIN"),
+    },
+    Plugin {
+        package: "hostile-plugin",
+        dir: "fixtures/hostile-plugin",
+        example: Some("hostile02_silent"),
+        file: "hostile02-silent.wasm",
+        test_env: Some("SOAR_HOSTILE02_SILENT_PLUGIN"),
+    },
     // The integration author's guide: a plugin the host knows nothing of.
     Plugin {
         package: "echo-plugin",

@@ -12,7 +12,9 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::bindings::{ActionError, ConfigValue, ErrorKind as WitErrorKind};
-use crate::capabilities::http::{self, Downloads, HttpGrant, Pacer, Progress, UpstreamStats};
+use crate::capabilities::http::{
+    self, Downloads, HttpGrant, Pacer, Progress, SavedFiles, UpstreamStats,
+};
 use crate::capabilities::log::PluginLog;
 use crate::capabilities::store::Store;
 use crate::deadline::Deadline;
@@ -97,10 +99,14 @@ impl Host {
             }
             (true, _) => Store::in_memory(),
         };
+        let client = http::client().map_err(|message| Error::Internal {
+            plugin: "-".into(),
+            message,
+        })?;
         Ok(Self {
             runtime,
             store: Arc::new(store),
-            client: http::client(),
+            client,
             file_digests: Mutex::default(),
             pacer: Arc::default(),
         })
@@ -205,8 +211,13 @@ impl Host {
         let call = Call::Test {
             config: wit_config(&config),
         };
+        // The test reads: what it sends may be sent again.
+        let grant = Grant {
+            downloads: None,
+            repeatable: true,
+        };
         let (answer, http_requests, _) = self
-            .run(&plugin, resource, &config, deadline, None, call)
+            .run(&plugin, resource, &config, deadline, grant, call)
             .await?;
         let Answer::Test(result) = answer else {
             unreachable!("a test call answers with a test report")
@@ -352,18 +363,22 @@ impl Host {
             config: wit_config(&config),
             params: serde_json::to_string(&prepared.params).unwrap_or_default(),
         };
-        let downloads = options.output_dir.as_ref().map(|dir| Downloads {
-            dir: dir.clone(),
-            max_bytes: resource.download_max_bytes,
-            progress: options.progress.clone(),
-        });
+        let grant = Grant {
+            downloads: options.output_dir.as_ref().map(|dir| Downloads {
+                dir: dir.clone(),
+                limits: resource.limits,
+                progress: options.progress.clone(),
+            }),
+            repeatable: prepared.action.idempotent,
+        };
         let (answer, http_requests, files) = self
-            .run(plugin, resource, &config, deadline, downloads, call)
+            .run(plugin, resource, &config, deadline, grant, call)
             .await?;
         let Answer::Invoke(result) = answer else {
             unreachable!("an invoke call answers with a result")
         };
-        let outcome = match result {
+        // Dropped on any error: the files go with it.
+        match result {
             Ok(text) if text.len() > MAX_RESULT_BYTES => Err(Error::Internal {
                 plugin: manifest.name.clone(),
                 message: format!(
@@ -376,7 +391,7 @@ impl Host {
                 .map(|data| Invocation {
                     data,
                     http_requests,
-                    files: files.clone(),
+                    files: files.keep(),
                     elapsed: deadline.started.elapsed(),
                 })
                 .map_err(|e| Error::Internal {
@@ -384,41 +399,40 @@ impl Host {
                     message: format!("action `{action}` returned text that is not JSON: {e}"),
                 }),
             Err(e) => Err(failure(plugin, e, http_requests)),
-        };
-        if outcome.is_err() {
-            discard(&files);
         }
-        outcome
     }
 
+    /// Run one call of `plugin` for `resource`; the files its downloads
+    /// wrote come back to be kept, or go when dropped.
     async fn run(
         &self,
         plugin: &Plugin,
         resource: &Resource,
         config: &ResolvedConfig,
         deadline: Deadline,
-        downloads: Option<Downloads>,
+        grant: Grant,
         call: Call,
-    ) -> Result<(Answer, u32, Vec<PathBuf>)> {
+    ) -> Result<(Answer, u32, SavedFiles)> {
         let state = InvocationState::new(
             resource.memory_limit_bytes,
             HttpGrant::new(
-                self.client.clone(),
+                Some(self.client.clone()),
                 config.egress.clone(),
                 deadline,
-                downloads,
+                grant.downloads,
             )
-            .paced(self.pacer.for_resource(&resource.id)),
+            .paced(self.pacer.for_resource(&resource.id))
+            .repeatable(grant.repeatable),
             self.store.scope(&resource.id),
             PluginLog::new(plugin.manifest.name.clone(), resource.label.clone()),
         );
-        let (answer, state) = self.runtime.call(plugin, state, deadline, call).await;
+        let (answer, mut state) = self.runtime.call(plugin, state, deadline, call).await;
         let output = state.captured_output();
         if !output.is_empty() {
             tracing::debug!(target: "plugin", plugin = %plugin.manifest.name, "output: {output}");
         }
         let sent = state.http.sent;
-        let files = state.http.saved.clone();
+        let files = std::mem::take(&mut state.http.saved);
         match answer {
             Ok(answer) => {
                 // Fill in what only the host knows: when the rate limit resets.
@@ -434,7 +448,7 @@ impl Host {
                 Ok((answer, sent, files))
             }
             Err(failure) => {
-                discard(&files);
+                drop(files);
                 Err(match failure {
                     CallFailure::Timeout => Error::Timeout {
                         secs: deadline.budget().as_secs(),
@@ -460,11 +474,14 @@ impl Host {
     }
 }
 
+/// The longest error message of a plugin passed on.
+const MAX_ERROR_MESSAGE: usize = 4 << 10;
+
 fn failure(plugin: &Plugin, e: ActionError, sent: u32) -> Error {
     Error::Action {
         failure: ActionFailure {
             kind: e.kind.into(),
-            message: e.message,
+            message: redact::clipped(&e.message, MAX_ERROR_MESSAGE),
             http_status: e.http_status,
             upstream_code: e.upstream_code,
             retry_after_secs: e.retry_after_secs,
@@ -474,11 +491,14 @@ fn failure(plugin: &Plugin, e: ActionError, sent: u32) -> Error {
     }
 }
 
-/// Nothing half-kept: the files a failed action downloaded go.
-fn discard(files: &[PathBuf]) {
-    for file in files {
-        let _ = std::fs::remove_file(file);
-    }
+/// What one call may do beyond reaching its egress list.
+#[derive(Default)]
+struct Grant {
+    /// Where its downloads go; `None`: it may not download.
+    downloads: Option<Downloads>,
+    /// It is idempotent: the host may send a request the plugin marks
+    /// idempotent again after a 5xx (see `capabilities::http::retry`).
+    repeatable: bool,
 }
 
 fn with_retry_after(mut e: ActionError, last: Option<u64>) -> ActionError {

@@ -253,13 +253,15 @@ impl Manifest {
         }
         let mut events: Vec<EventType> = Vec::new();
         for e in m.events {
-            check_text("an event type", &e.name)?;
-            check_text(&format!("event type `{}`", e.name), &e.description)?;
-            if e.name.is_empty() || events.iter().any(|x| x.name == e.name) {
+            if !is_event_type(&e.name) {
                 return Err(format!(
-                    "event type `{}` is empty or declared twice",
-                    e.name
+                    "event type {} is malformed: {EVENT_TYPE_GRAMMAR}",
+                    crate::redact::printable(&format!("{:?}", e.name))
                 ));
+            }
+            check_text(&format!("event type `{}`", e.name), &e.description)?;
+            if events.iter().any(|x| x.name == e.name) {
+                return Err(format!("event type `{}` is declared twice", e.name));
             }
             events.push(EventType {
                 name: e.name,
@@ -277,6 +279,21 @@ impl Manifest {
             events,
         })
     }
+}
+
+/// What an event type may be: it names SSE events, filters and playbook
+/// triggers, so it is one short token that cannot break a line.
+pub const EVENT_TYPE_GRAMMAR: &str =
+    "an ASCII letter or digit, then letters, digits, `.`, `_`, `:` or `-`, at most 128 bytes";
+
+/// Whether `name` is an event type by [`EVENT_TYPE_GRAMMAR`]
+/// (`meeting.started`, `user.signed_in`).
+pub fn is_event_type(name: &str) -> bool {
+    name.len() <= 128
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b))
 }
 
 /// Names are what resource files, CLI arguments and URLs carry: lower-case
@@ -456,5 +473,43 @@ mod tests {
             let err = refused(manifest(vec![a], vec![]));
             assert!(err.contains(why), "{schema}: {err}");
         }
+    }
+
+    #[test]
+    fn event_types_follow_the_grammar() {
+        let event = |name: &str| w::EventType {
+            name: name.into(),
+            description: "d".into(),
+        };
+        for ok in [
+            "meeting.started",
+            "user.signed_in",
+            "Microsoft.Graph:x-1",
+            "9",
+        ] {
+            let mut m = manifest(vec![], vec![]);
+            m.events = vec![event(ok)];
+            assert!(Manifest::from_wit(m, Contract::V0_2).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            ".x",
+            "a\nb",
+            "a\rb",
+            "a b",
+            "meeting.*",
+            "é",
+            "a/b",
+            &"x".repeat(129),
+        ] {
+            let mut m = manifest(vec![], vec![]);
+            m.events = vec![event(bad)];
+            let err = refused(m);
+            assert!(err.contains("is malformed"), "{bad:?}: {err}");
+            assert!(!err.contains('\n'), "{err}");
+        }
+        let mut m = manifest(vec![], vec![]);
+        m.events = vec![event("a.b"), event("a.b")];
+        assert_eq!(refused(m), "event type `a.b` is declared twice");
     }
 }

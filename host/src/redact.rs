@@ -204,6 +204,23 @@ pub fn scrub(text: &str) -> String {
     }
 }
 
+/// A plugin's text cut to at most `max` bytes (and `…`), masked first: a
+/// cut through a secret would leave a part that no longer matches. For
+/// what a plugin says that others read whole (an error's message, a
+/// webhook rejection's reason).
+pub fn clipped(text: &str, max: usize) -> String {
+    let mut text = scrub(text);
+    if text.len() > max {
+        let mut end = max;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+        text.push('…');
+    }
+    text
+}
+
 /// Output of the host's library, masked before it is returned.
 pub trait Redact {
     fn redact(self) -> Self;
@@ -356,6 +373,16 @@ mod tests {
         let text = json.to_string();
         assert!(!text.contains("hunter22"), "{text}");
         assert_eq!(json.as_object().unwrap().len(), 2, "{text}");
+    }
+
+    #[test]
+    fn clipped_text_is_masked_before_the_cut() {
+        register(&["clip-secret-123".into()]);
+        let text = format!("{}clip-secret-123 and more", "x".repeat(10));
+        let clipped = clipped(&text, 16);
+        assert!(!clipped.contains("clip-sec"), "{clipped}");
+        assert!(clipped.ends_with('…') && clipped.len() <= 16 + '…'.len_utf8());
+        assert_eq!(super::clipped("é".repeat(3).as_str(), 3), "é…");
     }
 
     #[test]

@@ -17,7 +17,6 @@ use crate::runtime::Plugin;
 
 pub const DEFAULT_TIMEOUT_SECS: u64 = 60;
 pub const DEFAULT_MEMORY_MIB: u64 = 64;
-pub const DEFAULT_DOWNLOAD_MAX_MIB: u64 = 10 << 10;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -28,6 +27,16 @@ struct ResourceFile {
     memory_mib: Option<u64>,
     /// The largest file a download may write.
     download_max_mib: Option<u64>,
+    /// What one call's downloads may write in all.
+    download_total_max_mib: Option<u64>,
+    /// How many files one call may download.
+    download_max_files: Option<u64>,
+    /// The largest inbound webhook body.
+    webhook_max_kib: Option<u64>,
+    /// The largest reply a plugin may send a webhook's sender.
+    webhook_reply_max_kib: Option<u64>,
+    /// The largest event payload a plugin may hand over.
+    event_max_kib: Option<u64>,
     /// When given, the only destinations the plugin may reach.
     egress: Option<Vec<String>>,
     #[serde(default)]
@@ -54,13 +63,106 @@ pub struct Resource {
     pub plugin: String,
     pub timeout: Duration,
     pub memory_limit_bytes: usize,
-    pub download_max_bytes: u64,
+    /// What its plugin may write, receive and hand over.
+    pub limits: Limits,
     /// The resource's own egress list, which replaces the one derived from
     /// the URL fields.
     pub pinned_egress: Option<Vec<Rule>>,
     pub config: BTreeMap<String, ConfigSource>,
     /// Its config as last resolved, for the plugin it was resolved for.
     resolved: Resolved,
+}
+
+/// The size bounds of what a resource's plugin writes and hands over, each
+/// settable in the resource file (`download_max_mib = 100`, ...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The largest file one download may write (`download_max_mib`).
+    pub download_max_bytes: u64,
+    /// What all of one call's downloads may write (`download_total_max_mib`).
+    pub download_total_max_bytes: u64,
+    /// How many files one call may download (`download_max_files`).
+    pub download_max_files: u32,
+    /// The largest inbound webhook body: past it, 413 before it is read
+    /// whole (`webhook_max_kib`).
+    pub webhook_max_bytes: usize,
+    /// The largest reply to a webhook's sender (`webhook_reply_max_kib`).
+    pub webhook_reply_max_bytes: usize,
+    /// The largest event payload, as JSON text (`event_max_kib`).
+    pub event_max_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            download_max_bytes: 10 << 30,
+            download_total_max_bytes: 20 << 30,
+            download_max_files: 100,
+            webhook_max_bytes: 1 << 20,
+            webhook_reply_max_bytes: 64 << 10,
+            event_max_bytes: 1 << 20,
+        }
+    }
+}
+
+impl Limits {
+    fn from_file(file: &ResourceFile) -> Result<Self, String> {
+        let d = Self::default();
+        // (key, value, default in the key's unit, unit in bytes, largest)
+        let setting = |key: &str, value: Option<u64>, default: u64, unit: u64, max: u64| {
+            let value = value.unwrap_or(default / unit);
+            match (1..=max).contains(&value) {
+                true => Ok(value * unit),
+                false => Err(format!("`{key}` must be between 1 and {max}, got {value}")),
+            }
+        };
+        let (kib, mib) = (1 << 10, 1 << 20);
+        Ok(Self {
+            download_max_bytes: setting(
+                "download_max_mib",
+                file.download_max_mib,
+                d.download_max_bytes,
+                mib,
+                1 << 30,
+            )?,
+            download_total_max_bytes: setting(
+                "download_total_max_mib",
+                file.download_total_max_mib,
+                d.download_total_max_bytes,
+                mib,
+                1 << 30,
+            )?,
+            download_max_files: setting(
+                "download_max_files",
+                file.download_max_files,
+                d.download_max_files.into(),
+                1,
+                100_000,
+            )? as u32,
+            // Bounded by what one process should hold in memory at once.
+            webhook_max_bytes: setting(
+                "webhook_max_kib",
+                file.webhook_max_kib,
+                d.webhook_max_bytes as u64,
+                kib,
+                64 << 10,
+            )? as usize,
+            webhook_reply_max_bytes: setting(
+                "webhook_reply_max_kib",
+                file.webhook_reply_max_kib,
+                d.webhook_reply_max_bytes as u64,
+                kib,
+                8 << 10,
+            )? as usize,
+            event_max_bytes: setting(
+                "event_max_kib",
+                file.event_max_kib,
+                d.event_max_bytes as u64,
+                kib,
+                64 << 10,
+            )? as usize,
+        })
+    }
 }
 
 /// A resource's resolved config, kept between runs when no value comes from
@@ -117,13 +219,7 @@ impl Resource {
                 format!("`memory_mib` must be between 1 and 4096, got {memory_mib}"),
             ));
         }
-        let download_max_mib = file.download_max_mib.unwrap_or(DEFAULT_DOWNLOAD_MAX_MIB);
-        if download_max_mib == 0 {
-            return Err(Error::resource(
-                path,
-                "`download_max_mib` must be at least 1",
-            ));
-        }
+        let limits = Limits::from_file(&file).map_err(|m| Error::resource(path, m))?;
         let pinned_egress = file
             .egress
             .map(|entries| {
@@ -167,7 +263,7 @@ impl Resource {
             plugin: file.plugin,
             timeout: Duration::from_secs(timeout_secs),
             memory_limit_bytes: usize::try_from(memory_mib << 20).unwrap_or(usize::MAX),
-            download_max_bytes: download_max_mib.saturating_mul(1 << 20),
+            limits,
             pinned_egress,
             config,
             resolved: Resolved::default(),
@@ -273,6 +369,35 @@ impl Resource {
             };
         }
         Ok(resolved)
+    }
+}
+
+/// What a resource's name may be: it is its file's stem, and names it in
+/// URLs, in playbooks and as a directory of its own (its downloads).
+pub const NAME_GRAMMAR: &str =
+    "an ASCII letter or digit, then letters, digits, `-`, `_` or `.`, at most 64 in all";
+
+/// The name of the resource in `path` (`zoom-prod.toml` is `zoom-prod`), by
+/// [`NAME_GRAMMAR`]; a file whose name does not fit (`...toml` would be
+/// `..`) is not a resource, and the error says why.
+pub fn name_of(path: &Path) -> std::result::Result<String, String> {
+    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+    let fits = |name: &str| {
+        (1..=64).contains(&name.len())
+            && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+    };
+    match stem {
+        Some(name) if fits(&name) => Ok(name),
+        Some(name) => Err(format!(
+            "{} is not a resource name: the file name before `.toml` names the resource, and must be {NAME_GRAMMAR}",
+            crate::redact::printable(&format!("{name:?}"))
+        )),
+        None => Err(format!(
+            "no resource name: the file name must be {NAME_GRAMMAR}"
+        )),
     }
 }
 
@@ -393,6 +518,59 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("unknown field `timeout`"), "{err}");
+    }
+
+    #[test]
+    fn resource_names_follow_the_grammar() {
+        for ok in ["zoom", "zoom-prod", "Zoom_EU.2", "9"] {
+            assert_eq!(name_of(Path::new(&format!("/r/{ok}.toml"))).unwrap(), ok);
+        }
+        for bad in [
+            "",
+            ".",
+            "..",
+            ".hidden",
+            "-x",
+            "_x",
+            "a b",
+            "zoom\u{202e}",
+            "é",
+            &"x".repeat(65),
+        ] {
+            let err = name_of(Path::new(&format!("/r/{bad}.toml"))).unwrap_err();
+            assert!(
+                err.contains("not a resource name") || err.contains("no resource name"),
+                "{bad:?}: {err}"
+            );
+            assert!(!err.contains('\u{202e}'), "{err}");
+        }
+    }
+
+    #[test]
+    fn limits_have_defaults_and_bounds() {
+        let r = Resource::parse(Path::new("r.toml"), "plugin = \"zoom\"\n").unwrap();
+        assert_eq!(r.limits, Limits::default());
+        let r = Resource::parse(
+            Path::new("r.toml"),
+            "plugin = \"zoom\"\ndownload_max_files = 3\ndownload_total_max_mib = 5\nwebhook_max_kib = 16\nwebhook_reply_max_kib = 2\nevent_max_kib = 8\n",
+        )
+        .unwrap();
+        assert_eq!(r.limits.download_max_files, 3);
+        assert_eq!(r.limits.download_total_max_bytes, 5 << 20);
+        assert_eq!(r.limits.webhook_max_bytes, 16 << 10);
+        assert_eq!(r.limits.webhook_reply_max_bytes, 2 << 10);
+        assert_eq!(r.limits.event_max_bytes, 8 << 10);
+        for bad in [
+            "download_max_files = 0",
+            "event_max_kib = 0",
+            "webhook_max_kib = 1000000",
+            "download_max_mib = 0",
+        ] {
+            let err = Resource::parse(Path::new("r.toml"), &format!("plugin = \"zoom\"\n{bad}\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("must be between 1 and"), "{bad}: {err}");
+        }
     }
 
     #[test]

@@ -342,3 +342,242 @@ fn a_secret_across_a_bound_is_not_half_printed() {
         &run.stderr[run.stderr.len().saturating_sub(300)..]
     );
 }
+
+// --- Round 2: the hostile plugin of contract 0.2 (examples/hostile02) ---
+
+mod round2 {
+    use std::path::PathBuf;
+
+    use serde_json::{Value, json};
+    use soar_host::{Error, Host, InvokeOptions, Resource};
+
+    use crate::common::upstream::Upstream;
+
+    const TOKEN: &str = "hostile02-very-secret-token";
+
+    struct Setup {
+        upstream: Upstream,
+        _dir: tempfile::TempDir,
+        output: PathBuf,
+        host: Host,
+        resource: Resource,
+    }
+
+    impl Setup {
+        /// The hostile 0.2 plugin against a plain upstream on loopback;
+        /// `top` adds top-level keys to its resource file.
+        fn new(top: &str) -> Self {
+            let upstream = Upstream::start();
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("hostile.toml");
+            std::fs::write(
+                &path,
+                format!(
+                    "plugin = \"{}\"\ntimeout_secs = 10\n{top}\n[config]\napi_url = \"{}\"\ntoken = \"{TOKEN}\"\n",
+                    env!("SOAR_HOSTILE02_PLUGIN"),
+                    upstream.url
+                ),
+            )
+            .unwrap();
+            let output = dir.path().join("out");
+            std::fs::create_dir(&output).unwrap();
+            Setup {
+                resource: Resource::load(&path).unwrap(),
+                host: Host::new(crate::common::host_options()).unwrap(),
+                upstream,
+                _dir: dir,
+                output,
+            }
+        }
+
+        async fn invoke(&self, action: &str, params: Value) -> Result<Value, Error> {
+            let options = InvokeOptions {
+                output_dir: Some(self.output.clone()),
+                progress: None,
+            };
+            self.host
+                .invoke_with(&self.resource, action, &params, &options)
+                .await
+                .map(|i| i.data)
+        }
+
+        fn files(&self) -> Vec<String> {
+            let mut names: Vec<String> = std::fs::read_dir(&self.output)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            names.sort();
+            names
+        }
+
+        fn url(&self, path: &str) -> String {
+            format!("{}{path}", self.upstream.url)
+        }
+    }
+
+    #[tokio::test]
+    async fn download_names_a_person_would_misread_are_refused_saying_which_character() {
+        let s = Setup::new("");
+        let names = [
+            "report\u{202e}fdp.exe",
+            "soft\u{ad}hyphen.txt",
+            "line\u{2028}break.txt",
+            "tag\u{e0041}.txt",
+            "arabic\u{61c}mark.txt",
+            "private\u{e000}.txt",
+            "hangul\u{3164}.txt",
+            "a\u{301}.txt",
+            "plain report.txt",
+        ];
+        let data = s
+            .invoke(
+                "download",
+                json!({"url": s.url("bytes/10"), "names": names}),
+            )
+            .await
+            .unwrap();
+        let outcomes = data["downloads"].as_array().unwrap();
+        for (name, outcome) in names.iter().zip(outcomes) {
+            if *name == "plain report.txt" {
+                assert_eq!(outcome["saved"], "plain report.txt", "{outcome}");
+                continue;
+            }
+            let error = outcome["error"].as_str().unwrap_or_default();
+            let bad = name
+                .chars()
+                .find(|c| !c.is_ascii())
+                .map(|c| format!("U+{:04X}", c as u32))
+                .unwrap();
+            assert!(error.contains(&bad), "{name:?}: {outcome}");
+        }
+        assert_eq!(s.files(), ["plain report.txt"]);
+    }
+
+    #[tokio::test]
+    async fn one_call_s_downloads_are_bounded_in_files_and_bytes() {
+        let s = Setup::new("download_max_files = 3\n");
+        let data = s
+            .invoke("download", json!({"url": s.url("bytes/100"), "count": 5}))
+            .await
+            .unwrap();
+        let outcomes = data["downloads"].as_array().unwrap();
+        assert_eq!(
+            outcomes.iter().filter(|o| o["saved"].is_string()).count(),
+            3,
+            "{data}"
+        );
+        for refused in &outcomes[3..] {
+            assert!(
+                refused["error"]
+                    .as_str()
+                    .unwrap()
+                    .contains("download_max_files"),
+                "{refused}"
+            );
+        }
+        // Only three requests left the host.
+        assert_eq!(s.upstream.requests().len(), 3);
+
+        // 1 MiB in all: the second file of 700 KiB does not fit.
+        let s = Setup::new("download_total_max_mib = 1\n");
+        let data = s
+            .invoke(
+                "download",
+                json!({"url": s.url("bytes/716800"), "count": 3}),
+            )
+            .await
+            .unwrap();
+        let outcomes = data["downloads"].as_array().unwrap();
+        assert_eq!(outcomes[0]["size"], 716800, "{data}");
+        for refused in &outcomes[1..] {
+            assert!(
+                refused["error"]
+                    .as_str()
+                    .unwrap()
+                    .contains("download_total_max_mib"),
+                "{refused}"
+            );
+        }
+        assert_eq!(s.files(), ["file-0.bin"]);
+    }
+
+    #[tokio::test]
+    async fn what_a_failed_call_downloaded_is_removed() {
+        let s = Setup::new("");
+        let err = s
+            .invoke(
+                "download_then_fail",
+                json!({"url": s.url("bytes/1000"), "count": 4}),
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("failed after 4 downloads"),
+            "{err}"
+        );
+        assert_eq!(s.upstream.requests().len(), 4);
+        assert!(s.files().is_empty(), "{:?}", s.files());
+    }
+
+    #[tokio::test]
+    async fn a_request_that_may_have_taken_effect_is_repeated_only_when_safe() {
+        let s = Setup::new("");
+        let sent = |method: &str| {
+            s.upstream
+                .requests()
+                .iter()
+                .filter(|(m, _)| m == method)
+                .count()
+        };
+        // In an action not declared idempotent, a 503 is final whatever the
+        // method and whatever the plugin says of the request.
+        for method in ["POST", "DELETE", "PUT", "PATCH"] {
+            let data = s
+                .invoke(
+                    "send",
+                    json!({"url": s.url("status/503"), "method": method}),
+                )
+                .await
+                .unwrap();
+            assert_eq!(data["status"], 503);
+            assert_eq!(sent(method), 1, "{method}: {:?}", s.upstream.requests());
+        }
+        // GET is safe: retried.
+        s.invoke("send", json!({"url": s.url("status/503"), "method": "GET"}))
+            .await
+            .unwrap();
+        assert!(sent("GET") > 1, "{:?}", s.upstream.requests());
+        // In an action declared idempotent, a request the plugin marks
+        // idempotent is retried.
+        s.invoke(
+            "send_idempotent",
+            json!({"url": s.url("status/503"), "method": "DELETE"}),
+        )
+        .await
+        .unwrap();
+        assert!(sent("DELETE") > 2, "{:?}", s.upstream.requests());
+        // A 429 was not processed: retried for any method.
+        s.invoke(
+            "send",
+            json!({"url": s.url("status/429"), "method": "POST"}),
+        )
+        .await
+        .unwrap();
+        let posts_429 = s
+            .upstream
+            .requests()
+            .iter()
+            .filter(|(m, p)| m == "POST" && p == "/status/429")
+            .count();
+        assert!(posts_429 > 1, "{:?}", s.upstream.requests());
+    }
+
+    #[tokio::test]
+    async fn a_plugin_s_error_message_is_bounded_and_masked() {
+        let s = Setup::new("");
+        let err = s.invoke("long_error", json!({})).await.unwrap_err();
+        let text = err.to_string();
+        assert!(text.len() < 8 << 10, "{} bytes", text.len());
+        assert!(!text.contains(TOKEN));
+    }
+}

@@ -61,7 +61,7 @@ async fn answers_zooms_url_validation() {
         panic!("expected a reply, got {answer:?}")
     };
     assert_eq!(status, 200);
-    let body: Value = serde_json::from_slice(&body).unwrap();
+    let body: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(body["plainToken"], "qgg8vlvZRS6UYooatFL8Aw");
     assert_eq!(
         body["encryptedToken"],

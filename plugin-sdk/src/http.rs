@@ -88,7 +88,10 @@ impl Request {
         self.header("content-type", content_type)
     }
 
-    /// Whether the host may retry it after a 5xx, a reset or a 429.
+    /// Whether repeating it is harmless. The host retries a 429 and a
+    /// failure to connect whatever this says; after a 5xx or a lost answer
+    /// it repeats GET and HEAD, and a request marked idempotent only while
+    /// the running action is declared idempotent.
     pub fn idempotent(mut self, idempotent: bool) -> Self {
         self.0.idempotent = idempotent;
         self

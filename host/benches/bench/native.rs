@@ -28,7 +28,7 @@ impl Native {
         let basic =
             base64::engine::general_purpose::STANDARD.encode(format!("{client_id}:{secret}"));
         Self {
-            client: soar_host::http_client(),
+            client: soar_host::http_client().expect("the host's HTTP client builds"),
             base: base.to_owned(),
             basic: format!("Basic {basic}"),
             account_id: account_id.to_owned(),

@@ -265,6 +265,38 @@ impl Report {
             f.rss_before.map_or("n/a".into(), bytes),
             f.rss_peak.map_or("n/a".into(), bytes),
         );
+        let spin = &f.spinning;
+        let (idle, busy) = (
+            Samples::new(spin.idle.clone()),
+            Samples::new(spin.busy.clone()),
+        );
+        let runs = Samples::new(spin.runs.clone());
+        let _ = writeln!(
+            out,
+            "Containment: `GET /v1/health` one after another, idle and while {} runs of              the hostile plugin's `spin` compute until their {} s deadline (guests run on              threads of their own and yield at every epoch tick; goal: ≤ 100 ms).
+
+             | | checks | median | p99 | max |
+| --- | --- | --- | --- | --- |
+             | idle | {} | {} | {} | {} |
+| {} guests spinning | {} | {} | {} | {} |
+
+             The spinning runs ended after {} (median) to {} (max) of running: their              deadline plus {} at most.
+",
+            spin.guests,
+            spin.deadline.as_secs(),
+            idle.len(),
+            time(idle.median()),
+            time(idle.p99()),
+            time(idle.percentile(100.0)),
+            spin.guests,
+            busy.len(),
+            time(busy.median()),
+            time(busy.p99()),
+            time(busy.percentile(100.0)),
+            time(runs.median()),
+            time(runs.percentile(100.0)),
+            time(runs.percentile(100.0).saturating_sub(spin.deadline)),
+        );
     }
 
     fn memory(&self, out: &mut String) {

@@ -2,7 +2,9 @@
 //! sandbox answering after 20 ms, `get_user` runs posted over HTTP by
 //! `concurrency` tasks of this process, beside the native function making
 //! the same calls from as many tasks; the service's own CPU per run read
-//! from /proc; its peak memory with many runs in flight at once.
+//! from /proc; its peak memory with many runs in flight at once; and how
+//! long its health check takes while 2 × cores plugins spin (the hostile
+//! plugin's `spin` action), against an idle service.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -38,6 +40,19 @@ pub struct ServiceFigures {
     /// The service's resident memory before, and its peak with them in flight.
     pub rss_before: Option<u64>,
     pub rss_peak: Option<u64>,
+    pub spinning: Spinning,
+}
+
+/// The health check's latency, idle and while guests spin, and how long the
+/// spinning runs took against their deadline.
+pub struct Spinning {
+    pub guests: usize,
+    pub deadline: Duration,
+    /// Health checks, one after another: idle, then with the guests spinning.
+    pub idle: Vec<Duration>,
+    pub busy: Vec<Duration>,
+    /// Each spinning run's `run_ms`.
+    pub runs: Vec<Duration>,
 }
 
 struct Served {
@@ -68,6 +83,7 @@ pub async fn run(
         resource,
         scratch,
         secret,
+        quick,
     );
     let client = reqwest::Client::new();
     let url = format!("{}/v1/resources/zoom/actions/get_user", served.url);
@@ -139,6 +155,8 @@ pub async fn run(
     }
     sandbox.clear_faults();
     let rss_peak = crate::memory::status_of(&pid.to_string()).map(|(_, peak)| peak);
+    eprintln!("bench: the health check while guests spin");
+    let spinning = spinning(&client, &served, quick).await;
     ServiceFigures {
         delay,
         rows,
@@ -146,17 +164,101 @@ pub async fn run(
         in_flight_delay,
         rss_before,
         rss_peak,
+        spinning,
     }
+}
+
+/// Health checks one after another, idle and while 2 × cores runs of the
+/// hostile plugin's `spin` compute until their deadline.
+async fn spinning(client: &reqwest::Client, served: &Served, quick: bool) -> Spinning {
+    let guests = 2 * std::thread::available_parallelism().map_or(2, |n| n.get());
+    let health = format!("{}/v1/health", served.url);
+    let checks = async |n: usize| {
+        let mut took = Vec::with_capacity(n);
+        for _ in 0..n {
+            let started = std::time::Instant::now();
+            let answer = client.get(&health).send().await.expect("health answers");
+            assert!(answer.status().is_success());
+            took.push(started.elapsed());
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        took
+    };
+    let idle = checks(50).await;
+    let mut ids = Vec::new();
+    for _ in 0..guests {
+        let answer = client
+            .post(format!("{}/v1/resources/spin/actions/spin", served.url))
+            .bearer_auth(&served.token)
+            .header("prefer", "respond-async")
+            .body("{}")
+            .send()
+            .await
+            .expect("the service answers");
+        let body: serde_json::Value =
+            serde_json::from_str(&answer.text().await.expect("a body")).expect("JSON");
+        ids.push(body["id"].as_str().expect("an execution id").to_owned());
+    }
+    // While they spin: the deadline is 2 s (quick) or 5 s.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let busy = checks(if quick { 20 } else { 100 }).await;
+    let mut runs = Vec::new();
+    for id in ids {
+        loop {
+            let answer = client
+                .get(format!("{}/v1/executions/{id}", served.url))
+                .bearer_auth(&served.token)
+                .send()
+                .await
+                .expect("the service answers");
+            let body: serde_json::Value =
+                serde_json::from_str(&answer.text().await.expect("a body")).expect("JSON");
+            if let Some(ms) = body["timings"]["run_ms"]
+                .as_u64()
+                .filter(|_| body["finished_at"].is_string())
+            {
+                runs.push(Duration::from_millis(ms));
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    Spinning {
+        guests,
+        deadline: spin_deadline(quick),
+        idle,
+        busy,
+        runs,
+    }
+}
+
+fn spin_deadline(quick: bool) -> Duration {
+    Duration::from_secs(if quick { 2 } else { 5 })
 }
 
 /// The service on a free loopback port, over a directory with the bench's
 /// resource as `zoom`, with limits above anything the load reaches; and a
 /// token for it.
-fn start(binary: &Path, resource: &Path, scratch: &Path, secret: (&str, &str)) -> Served {
+fn start(
+    binary: &Path,
+    resource: &Path,
+    scratch: &Path,
+    secret: (&str, &str),
+    quick: bool,
+) -> Served {
     let resources = scratch.join("service-resources");
     let state = scratch.join("service-state");
     std::fs::create_dir_all(&resources).expect("a resources directory");
     std::fs::copy(resource, resources.join("zoom.toml")).expect("the resource file");
+    std::fs::write(
+        resources.join("spin.toml"),
+        format!(
+            "plugin = \"{}\"\ntimeout_secs = {}\n[config]\napi_url = \"http://127.0.0.1:9/\"\n",
+            env!("SOAR_HOSTILE02_PLUGIN"),
+            spin_deadline(quick).as_secs()
+        ),
+    )
+    .expect("the spinning resource's file");
     let command = |args: &[&str]| {
         let mut cmd = Command::new(binary);
         cmd.args(args)

@@ -3,10 +3,18 @@
 //! call, so nothing leaks between calls or resources. Memory is capped per
 //! store; wall-clock time by epoch interruption (for guest code) and a
 //! timeout around the whole call (for host calls waiting on the network).
+//!
+//! Guest code never holds a thread for long: at every epoch tick it yields
+//! to the async executor (and traps once its deadline has passed), and a
+//! runtime that serves many calls runs its guests on threads of their own
+//! ([`guests`]), so that plugins that spin cannot starve the caller's
+//! runtime (a service's health check, its other requests, a worker's
+//! heartbeats).
 
 mod call;
 mod compile_cache;
 mod engine;
+mod guests;
 mod linker;
 mod output;
 pub mod state;
@@ -19,11 +27,12 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 use wasmtime::component::Component;
-use wasmtime::{Engine, Store, Trap};
+use wasmtime::{Engine, Store, Trap, UpdateDeadline};
 
 use call::run;
 use compile_cache::CompileCache;
 use engine::engine;
+use guests::Guests;
 use linker::linker;
 use state::InvocationState;
 
@@ -52,6 +61,7 @@ pub struct Plugin {
 }
 
 /// The component, by the contract version it was built against.
+#[derive(Clone)]
 enum Pre {
     V0_1(v0_1::IntegrationPre<InvocationState>),
     V0_2(v0_2::IntegrationPre<InvocationState>),
@@ -126,7 +136,9 @@ pub enum Allocation {
 pub struct Runtime {
     engine: Engine,
     /// With a pool: one permit per slot.
-    slots: Option<tokio::sync::Semaphore>,
+    slots: Option<Arc<tokio::sync::Semaphore>>,
+    /// With a pool: the threads guest code runs on, apart from the caller's.
+    guests: Option<Guests>,
     disk_cache: Option<CompileCache>,
     plugins: Mutex<HashMap<[u8; 32], Arc<Plugin>>>,
     /// Components that could not be loaded or described, and why: refused
@@ -162,9 +174,14 @@ impl Runtime {
         } else {
             None
         };
+        let guests = match pooled {
+            true => Some(Guests::start()?),
+            false => None,
+        };
         Ok(Self {
             engine,
-            slots: pooled.then(|| tokio::sync::Semaphore::new(POOL_INVOCATIONS as usize)),
+            slots: pooled.then(|| Arc::new(tokio::sync::Semaphore::new(POOL_INVOCATIONS as usize))),
+            guests,
             disk_cache,
             plugins: Mutex::new(HashMap::new()),
             broken: Mutex::new(HashMap::new()),
@@ -248,11 +265,18 @@ impl Runtime {
                 if !wasm.starts_with(b"\0asm") {
                     return Err(Load::Refused("not a WebAssembly file".into()));
                 }
-                let component = Component::new(&self.engine, wasm).map_err(|e| {
-                    Load::Refused(format!(
-                        "not a WebAssembly component this host can load: {e:#}"
-                    ))
-                })?;
+                // Compiling takes seconds of CPU: not on the caller's async
+                // threads, which may be serving others meanwhile.
+                let (engine, owned) = (self.engine.clone(), wasm.to_vec());
+                let compiled =
+                    tokio::task::spawn_blocking(move || Component::new(&engine, &owned)).await;
+                let component = compiled
+                    .map_err(|e| Load::Refused(format!("compiling it failed: {e}")))?
+                    .map_err(|e| {
+                        Load::Refused(format!(
+                            "not a WebAssembly component this host can load: {e:#}"
+                        ))
+                    })?;
                 if let Some(cache) = &self.disk_cache {
                     cache.store(&key, &component);
                 }
@@ -355,34 +379,63 @@ impl Runtime {
         call: Call,
     ) -> (Result<Answer, CallFailure>, InvocationState) {
         // A pooled slot, waited for within the deadline.
-        let _slot = match &self.slots {
+        let slot = match &self.slots {
             Some(slots) => {
-                match tokio::time::timeout(deadline.remaining(), slots.acquire()).await {
+                let slots = Arc::clone(slots);
+                match tokio::time::timeout(deadline.remaining(), slots.acquire_owned()).await {
                     Ok(permit) => permit.ok(),
                     Err(_) => return (Err(CallFailure::Timeout), state),
                 }
             }
             None => None,
         };
-        let mut store = Store::new(&self.engine, state);
-        store.limiter(|state| &mut state.limits);
-        let ticks = deadline.remaining().as_millis() / EPOCH_TICK.as_millis() + 1;
-        store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
-        store.epoch_deadline_trap();
-
-        let result = {
-            let run = run(&plugin.pre, &mut store, call);
-            match tokio::time::timeout(deadline.remaining(), run).await {
-                Err(_) => Err(CallFailure::Timeout),
-                Ok(Ok(answer)) => Ok(answer),
-                Ok(Err(e)) => match wasmtime::Error::downcast_ref::<Trap>(&e) {
-                    Some(Trap::Interrupt) => Err(CallFailure::Timeout),
-                    _ => Err(CallFailure::Trap(trap_message(&e))),
-                },
-            }
+        let (engine, pre) = (self.engine.clone(), plugin.pre.clone());
+        let work = async move {
+            let outcome = in_store(&engine, &pre, state, deadline, call).await;
+            drop(slot);
+            outcome
         };
-        (result, store.into_data())
+        match &self.guests {
+            Some(guests) => guests.run(work).await,
+            None => work.await,
+        }
     }
+}
+
+/// One call in a fresh store: instantiate, call, and take the state back.
+async fn in_store(
+    engine: &Engine,
+    pre: &Pre,
+    state: InvocationState,
+    deadline: Deadline,
+    call: Call,
+) -> (Result<Answer, CallFailure>, InvocationState) {
+    let mut store = Store::new(engine, state);
+    store.limiter(|state| &mut state.limits);
+    // At every tick in guest code: past the deadline, trap; before it, let
+    // the executor run others (a guest that spins then holds a thread for
+    // one tick at a time, and the timeout below can fire).
+    let at = deadline.at;
+    store.epoch_deadline_callback(move |_| {
+        Ok(match std::time::Instant::now() >= at {
+            true => UpdateDeadline::Interrupt,
+            false => UpdateDeadline::Yield(1),
+        })
+    });
+    store.set_epoch_deadline(1);
+
+    let result = {
+        let run = run(pre, &mut store, call);
+        match tokio::time::timeout(deadline.remaining(), run).await {
+            Err(_) => Err(CallFailure::Timeout),
+            Ok(Ok(answer)) => Ok(answer),
+            Ok(Err(e)) => match wasmtime::Error::downcast_ref::<Trap>(&e) {
+                Some(Trap::Interrupt) => Err(CallFailure::Timeout),
+                _ => Err(CallFailure::Trap(trap_message(&e))),
+            },
+        }
+    };
+    (result, store.into_data())
 }
 
 /// Why a component could not be loaded; either way, for good until it

@@ -59,7 +59,7 @@ impl InvocationState {
         let store = EMPTY.get_or_init(|| Arc::new(Store::in_memory()));
         Self::new(
             crate::resource::DEFAULT_MEMORY_MIB as usize * (1 << 20),
-            HttpGrant::new(detached_client(), Default::default(), deadline, None),
+            HttpGrant::new(None, Default::default(), deadline, None),
             store.scope("(describe)"),
             PluginLog::new("(describe)", ""),
         )
@@ -84,14 +84,6 @@ impl InvocationState {
         }
         text
     }
-}
-
-/// The client of detached states. It is never used (they allow no host: a
-/// request is refused before any connection), but a grant needs one, and
-/// building one per `describe` cost a CLI start 0.1 ms.
-fn detached_client() -> reqwest::Client {
-    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
-    CLIENT.get_or_init(reqwest::Client::new).clone()
 }
 
 impl WasiView for InvocationState {

@@ -360,7 +360,7 @@ async fn resource(
         "plugin": resource.plugin,
         "timeout_secs": resource.timeout.as_secs(),
         "memory_mib": resource.memory_limit_bytes >> 20,
-        "download_max_mib": resource.download_max_bytes >> 20,
+        "download_max_mib": resource.limits.download_max_bytes >> 20,
         "config": crate::redact::Redact::redact(Value::Object(config)),
         "egress": egress,
     })))

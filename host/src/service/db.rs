@@ -59,7 +59,34 @@ const MIGRATIONS: &[&str] = &[
     "DROP INDEX executions_status;
      CREATE INDEX executions_unfinished ON executions (status)
          WHERE status IN ('queued', 'running');",
+    // 3: events told apart by the digest of what the sender signed, not by
+    // the delivery id (an unsigned header, or none): the unique key on
+    // (resource, delivery_id) goes with a rebuild of the table. Events
+    // stored before keep no digest. Ids keep counting from where they were
+    // (SSE subscribers resume after them).
+    "CREATE TABLE events_v3 (
+         seq INTEGER PRIMARY KEY AUTOINCREMENT,
+         resource TEXT NOT NULL,
+         delivery_id TEXT NOT NULL,
+         event_type TEXT NOT NULL,
+         time_ms INTEGER NOT NULL,
+         received_ms INTEGER NOT NULL,
+         payload TEXT NOT NULL,
+         digest TEXT
+     );
+     INSERT INTO events_v3 (seq, resource, delivery_id, event_type, time_ms, received_ms, payload)
+         SELECT seq, resource, delivery_id, event_type, time_ms, received_ms, payload FROM events;
+     DELETE FROM sqlite_sequence WHERE name = 'events_v3';
+     INSERT INTO sqlite_sequence (name, seq)
+         SELECT 'events_v3', seq FROM sqlite_sequence WHERE name = 'events';
+     DROP TABLE events;
+     ALTER TABLE events_v3 RENAME TO events;
+     CREATE INDEX events_digest ON events (resource, digest) WHERE digest IS NOT NULL;",
 ];
+
+/// How long the same content delivered again is taken for a redelivery:
+/// longer than Zoom's retries (5, 20 and 60 minutes apart).
+pub const EVENT_DEDUPE_WINDOW: Duration = Duration::from_secs(24 * 3600);
 
 pub struct Db {
     /// Writes outside the hot path (tokens, events, start-up) and the
@@ -138,6 +165,10 @@ pub struct EventRow {
     pub time_ms: i64,
     pub received_ms: i64,
     pub payload: Value,
+    /// The SHA-256 (hex) of the body the sender signed; what tells a
+    /// redelivery from a new event. Empty for events stored before it was
+    /// kept.
+    pub digest: String,
 }
 
 /// Filters of `GET /v1/executions`, newest first, before `before` (a seq).
@@ -463,16 +494,28 @@ impl Db {
     // --- events
 
     /// Store a verified event, synced to disk before this returns. `None`:
-    /// the same delivery was stored before (a sender's retry).
+    /// the same content reached this resource within
+    /// [`EVENT_DEDUPE_WINDOW`] (a sender's retry): an event whose body
+    /// differs is always stored.
     pub fn insert_event(&self, row: &EventRow) -> Result<Option<i64>> {
+        let since = row.received_ms - EVENT_DEDUPE_WINDOW.as_millis() as i64;
         self.with(|c| {
+            let seen: Option<i64> = c
+                .prepare_cached(
+                    "SELECT seq FROM events WHERE resource = ?1 AND digest = ?2 AND received_ms >= ?3 LIMIT 1",
+                )?
+                .query_row(params![row.resource, row.digest, since], |r| r.get(0))
+                .optional()?;
+            if seen.is_some() {
+                return Ok(None);
+            }
             // This commit must survive a power cut, not only a crash: the
             // sender is told next that it need not deliver it again.
             c.execute_batch("PRAGMA synchronous = FULL")?;
             let inserted = c
                 .prepare_cached(
-                    "INSERT INTO events (resource, delivery_id, event_type, time_ms, received_ms, payload)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING RETURNING seq",
+                    "INSERT INTO events (resource, delivery_id, event_type, time_ms, received_ms, payload, digest)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING seq",
                 )?
                 .query_row(
                     params![
@@ -481,13 +524,13 @@ impl Db {
                         row.event_type,
                         row.time_ms,
                         row.received_ms,
-                        row.payload.to_string()
+                        row.payload.to_string(),
+                        row.digest
                     ],
                     |r| r.get(0),
-                )
-                .optional();
+                );
             c.execute_batch("PRAGMA synchronous = NORMAL")?;
-            inserted
+            inserted.map(Some)
         })
     }
 
@@ -617,7 +660,8 @@ fn execution_row(r: &rusqlite::Row) -> rusqlite::Result<ExecutionRow> {
     })
 }
 
-const EVENT_COLUMNS: &str = "seq, resource, delivery_id, event_type, time_ms, received_ms, payload";
+const EVENT_COLUMNS: &str =
+    "seq, resource, delivery_id, event_type, time_ms, received_ms, payload, digest";
 
 fn event_row(r: &rusqlite::Row) -> rusqlite::Result<EventRow> {
     Ok(EventRow {
@@ -628,6 +672,7 @@ fn event_row(r: &rusqlite::Row) -> rusqlite::Result<EventRow> {
         time_ms: r.get(4)?,
         received_ms: r.get(5)?,
         payload: serde_json::from_str(&r.get::<_, String>(6)?).unwrap_or(Value::Null),
+        digest: r.get::<_, Option<String>>(7)?.unwrap_or_default(),
     })
 }
 
@@ -725,18 +770,70 @@ mod tests {
         );
     }
 
-    #[test]
-    fn an_event_delivered_twice_is_stored_once() {
-        let db = Db::in_memory();
-        let event = EventRow {
+    fn event(delivery_id: &str, digest: &str) -> EventRow {
+        EventRow {
             seq: 0,
             resource: "zoom".into(),
-            delivery_id: "d1".into(),
+            delivery_id: delivery_id.into(),
             event_type: "user.created".into(),
             time_ms: 1,
             received_ms: now_ms(),
             payload: serde_json::json!({}),
-        };
+            digest: digest.into(),
+        }
+    }
+
+    #[test]
+    fn events_are_told_apart_by_content_not_by_id() {
+        let db = Db::in_memory();
+        assert_eq!(db.insert_event(&event("", "a")).unwrap(), Some(1));
+        // No id, other content: another event.
+        assert_eq!(db.insert_event(&event("", "b")).unwrap(), Some(2));
+        // The same id, other content: another event.
+        assert_eq!(db.insert_event(&event("t1", "c")).unwrap(), Some(3));
+        assert_eq!(db.insert_event(&event("t1", "d")).unwrap(), Some(4));
+        // The same content, another id: a redelivery.
+        assert_eq!(db.insert_event(&event("t2", "c")).unwrap(), None);
+        // The same content on another resource: its own event.
+        let mut other = event("", "a");
+        other.resource = "zoom-eu".into();
+        assert_eq!(db.insert_event(&other).unwrap(), Some(5));
+        // The same content after the window: a new event.
+        let mut later = event("", "a");
+        later.received_ms += EVENT_DEDUPE_WINDOW.as_millis() as i64 + 1;
+        assert_eq!(db.insert_event(&later).unwrap(), Some(6));
+    }
+
+    #[test]
+    fn migration_3_keeps_events_and_their_ids_counting() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(&format!(
+            "BEGIN; {} ; {}; PRAGMA user_version = 2; COMMIT;",
+            MIGRATIONS[0], MIGRATIONS[1]
+        ))
+        .unwrap();
+        for (seq, id) in [(1, "same"), (2, "other")] {
+            conn.execute(
+                "INSERT INTO events (seq, resource, delivery_id, event_type, time_ms, received_ms, payload)
+                 VALUES (?1, 'zoom', ?2, 'user.created', 1, 1, '{}')",
+                params![seq, id],
+            )
+            .unwrap();
+        }
+        // A purge took the newest: ids still go on after it.
+        conn.execute("DELETE FROM events WHERE seq = 2", [])
+            .unwrap();
+        Db::migrate(&conn).unwrap();
+        let (reader, writer) = (Connection::open_in_memory().unwrap(), conn);
+        let db = Db::start(writer, reader).unwrap();
+        assert_eq!(db.insert_event(&event("same", "x")).unwrap(), Some(3));
+        assert_eq!(db.insert_event(&event("same", "y")).unwrap(), Some(4));
+    }
+
+    #[test]
+    fn an_event_delivered_twice_is_stored_once() {
+        let db = Db::in_memory();
+        let event = event("d1", "digest");
         assert_eq!(db.insert_event(&event).unwrap(), Some(1));
         assert_eq!(db.insert_event(&event).unwrap(), None);
         let only = |resources: &[String]| {

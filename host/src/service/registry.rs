@@ -101,20 +101,7 @@ impl Resources {
 }
 
 async fn load_one(host: &Host, path: &Path) -> Result<(String, Resource), String> {
-    let name = path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    if name.is_empty()
-        || !name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-    {
-        return Err(
-            "the file name must be letters, digits, `-`, `_` or `.` before `.toml` (it names the resource in URLs)"
-                .into(),
-        );
-    }
+    let name = crate::resource::name_of(path)?;
     let resource = Resource::load(path).map_err(|e| e.to_string())?;
     // Loads the plugin and resolves the config: a missing secret or an
     // unknown plugin shows now, not at the first run.

@@ -6,6 +6,7 @@
 mod common;
 
 mod api;
+mod containment;
 mod lifecycle;
 mod limits;
 mod webhooks;
@@ -53,6 +54,12 @@ impl Answer {
 
 impl Served {
     pub fn start(extra: &[&str]) -> Self {
+        Self::start_with(&[], extra)
+    }
+
+    /// [`Served::start`], with these files (name, text) in the resources
+    /// directory beside `zoom.toml`.
+    pub fn start_with(files: &[(&str, String)], extra: &[&str]) -> Self {
         let env = Env::new();
         let resources = env.dir.path().join("resources");
         std::fs::create_dir(&resources).unwrap();
@@ -61,6 +68,9 @@ impl Served {
             &format!("webhook_secret_token = \"{WEBHOOK_SECRET}\"\n"),
         );
         std::fs::write(resources.join("zoom.toml"), text).unwrap();
+        for (name, text) in files {
+            std::fs::write(resources.join(name), text).unwrap();
+        }
         let state = tempfile::tempdir().unwrap();
         let log = state.path().join("serve.log");
         let mut served = Served {
@@ -223,6 +233,20 @@ impl Served {
     }
 
     /// `GET /metrics` as text.
+    /// `GET /v1/events/stream`, resumed after `after` when given; asserts it opened.
+    pub async fn events_stream(&self, token: &str, after: Option<&str>) -> reqwest::Response {
+        let mut request = self
+            .client
+            .get(format!("{}/v1/events/stream", self.url))
+            .bearer_auth(token);
+        if let Some(after) = after {
+            request = request.header("Last-Event-ID", after);
+        }
+        let stream = request.send().await.unwrap();
+        assert_eq!(stream.status(), 200);
+        stream
+    }
+
     pub async fn metrics(&self) -> String {
         let answer = self
             .request(reqwest::Method::GET, "/metrics", None, &[], None)

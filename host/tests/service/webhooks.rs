@@ -27,8 +27,23 @@ fn event(event_type: &str) -> Value {
 }
 
 async fn post_signed(s: &Served, body: &Value, timestamp: u64, key: &str) -> Answer {
+    post_tracked(s, body, timestamp, key, None).await
+}
+
+/// [`post_signed`], with Zoom's `x-zm-trackingid` (which the signature does
+/// not cover).
+async fn post_tracked(
+    s: &Served,
+    body: &Value,
+    timestamp: u64,
+    key: &str,
+    tracking: Option<&str>,
+) -> Answer {
     let text = body.to_string();
-    let headers = zoom_headers(text.as_bytes(), timestamp, key);
+    let mut headers = zoom_headers(text.as_bytes(), timestamp, key);
+    if let Some(tracking) = tracking {
+        headers.push(("x-zm-trackingid".into(), tracking.into()));
+    }
     let headers: Vec<(&str, &str)> = headers
         .iter()
         .map(|(n, v)| (n.as_str(), v.as_str()))
@@ -62,14 +77,7 @@ async fn an_event_delivered_twice_is_stored_once_and_streamed() {
     let token = s.token("engine", &[]);
 
     // A subscriber from the start.
-    let mut stream = s
-        .client
-        .get(format!("{}/v1/events/stream", s.url))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(stream.status(), 200);
+    let mut stream = s.events_stream(&token, None).await;
 
     let body = event("user.created");
     let first = deliver(&s, "user.created", Some(&body)).await;
@@ -105,14 +113,7 @@ async fn an_event_delivered_twice_is_stored_once_and_streamed() {
     assert_eq!(received[0].2["id"].to_string(), first_id);
 
     // Resumed after the first: only the second.
-    let mut resumed = s
-        .client
-        .get(format!("{}/v1/events/stream", s.url))
-        .bearer_auth(&token)
-        .header("Last-Event-ID", &first_id)
-        .send()
-        .await
-        .unwrap();
+    let mut resumed = s.events_stream(&token, Some(&first_id)).await;
     let again = read_sse(&mut resumed, 1).await;
     assert_eq!(again[0].1, "meeting.started");
 }
@@ -169,4 +170,34 @@ async fn read_sse(response: &mut reqwest::Response, n: usize) -> Vec<(String, St
         }
     }
     events
+}
+
+/// Zoom's deliveries: what is signed (the body) tells events apart, not the
+/// unsigned `x-zm-trackingid`.
+#[tokio::test]
+async fn zoom_deliveries_are_told_apart_by_what_is_signed() {
+    let s = Served::start(&[]);
+    let token = s.token("t", &[]);
+    let post = async |body: &Value, tracking: &str| {
+        post_tracked(&s, body, now_secs(), WEBHOOK_SECRET, Some(tracking)).await
+    };
+    let event = |id: &str| {
+        json!({"event": "user.created", "event_ts": now_secs() * 1000,
+               "payload": {"account_id": "acc", "object": {"id": id, "email": format!("{id}@example.com")}}})
+    };
+    let (a, b) = (event("user-a"), event("user-b"));
+    // Two different signed events under one tracking id: both stored.
+    assert_eq!(post(&a, "track-1").await.body["duplicate"], false);
+    assert_eq!(post(&b, "track-1").await.body["duplicate"], false);
+    // One signed event replayed under another tracking id: stored once.
+    let replay = post(&a, "track-2").await;
+    assert_eq!(replay.status, 200, "{replay:?}");
+    assert_eq!(replay.body["duplicate"], true, "{replay:?}");
+    let stored = s.get("/v1/events", &token).await.body["events"].clone();
+    let stored = stored.as_array().unwrap();
+    let ids: Vec<&Value> = stored
+        .iter()
+        .map(|e| &e["payload"]["payload"]["object"]["id"])
+        .collect();
+    assert_eq!(ids, [&json!("user-a"), &json!("user-b")], "{stored:#?}");
 }

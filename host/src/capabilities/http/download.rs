@@ -40,13 +40,24 @@ pub async fn run(
         ));
     };
     check_name(file_name)?;
+    let limits = downloads.limits;
+    if grant.saved.len() >= limits.download_max_files as usize {
+        return Err(HttpError::Denied(format!(
+            "this call has downloaded {} files, this resource's limit (`download_max_files`)",
+            grant.saved.len()
+        )));
+    }
     let (url, host) = grant.check(&request)?;
-    let (method, _) = method_of(&request)?;
+    let method = method_of(&request)?;
     if method != reqwest::Method::GET {
         return Err(HttpError::Invalid("a download is a GET request".into()));
     }
     let what = format!("GET {host}{} (download)", url.path());
     grant.waiting_on = Some(what);
+    // What this call's earlier downloads left of its total.
+    let room = limits
+        .download_total_max_bytes
+        .saturating_sub(grant.saved.bytes);
     let outcome = Transfer {
         grant: &mut *grant,
         headers: request
@@ -60,37 +71,107 @@ pub async fn run(
             .collect(),
         url,
         dir: downloads.dir.clone(),
-        max_bytes: downloads.max_bytes,
+        max_bytes: limits.download_max_bytes,
+        room,
         progress: downloads.progress.clone(),
     }
     .run(file_name)
     .await;
-    grant.waiting_on = None;
+    grant.done_waiting(&outcome);
     if let Ok(DownloadOutcome::Saved(saved)) = &outcome {
-        grant.saved.push(downloads.dir.join(&saved.name));
+        grant
+            .saved
+            .push(downloads.dir.join(&saved.name), saved.size);
     }
     outcome
 }
 
-/// A file name the plugin may choose: one plain, visible name (no control
-/// or invisible formatting characters, such as a right-to-left override
-/// that would make `exe.mp4` display as `4pm.exe`).
+/// The longest file name a download may take, in bytes (most file systems
+/// allow 255; the host adds ` (999)` when the name is taken).
+const MAX_NAME_BYTES: usize = 200;
+
+/// A file name the plugin may choose: one plain name that a person reads as
+/// it is on disk. Every character is a letter, a digit, a space between
+/// words or one of a few punctuation marks; anything else — control and
+/// format characters (bidi overrides and marks, zero-width characters, soft
+/// hyphens, tag characters), separators other than the space (U+2028),
+/// private-use and unassigned code points, combining marks, fillers that
+/// render as nothing — is refused, named by its code point.
 fn check_name(name: &str) -> Result<(), HttpError> {
-    let invisible = |c: char| {
-        c.is_control()
-            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{206f}' | '\u{feff}')
+    let refuse = |why: String| {
+        Err(HttpError::Invalid(format!(
+            "a download's file name must be a plain, visible name: {why}"
+        )))
     };
-    let bad = name.is_empty()
-        || name.len() > 200
-        || name.starts_with('.')
-        || name.contains(['/', '\\', '\0'])
-        || name.chars().any(invisible);
-    if bad {
-        return Err(HttpError::Invalid(
-            "a download's file name must be a plain name: no directories, not hidden, no control characters, at most 200 bytes".into(),
+    if name.is_empty() {
+        return refuse("it is empty".into());
+    }
+    if name.len() > MAX_NAME_BYTES {
+        return refuse(format!("it is over {MAX_NAME_BYTES} bytes"));
+    }
+    if let Some(c) = name.chars().find(|c| !name_char(*c)) {
+        // Only what shows as itself is shown; the rest by its number.
+        let shown = match c.is_ascii_graphic() {
+            true => format!(" `{c}`"),
+            false => String::new(),
+        };
+        return refuse(format!(
+            "U+{:04X}{shown} is not allowed (letters, digits, spaces and {NAME_PUNCTUATION} only)",
+            c as u32
         ));
     }
+    if name.starts_with(['.', ' ', '-']) {
+        return refuse("it may not start with `.`, `-` or a space".into());
+    }
+    if name.ends_with([' ', '.']) {
+        return refuse("it may not end with a space or `.`".into());
+    }
+    if name.contains("  ") {
+        return refuse("it has two spaces in a row".into());
+    }
     Ok(())
+}
+
+/// The punctuation a download's name may hold besides letters and digits.
+const NAME_PUNCTUATION: &str = "-_.,+=@#%&()[]'!~";
+
+/// A character a download's name may hold: letters and digits (Unicode's
+/// alphabetic and numeric ones, less those that render as nothing), the
+/// space, and [`NAME_PUNCTUATION`].
+fn name_char(c: char) -> bool {
+    /// Hangul fillers and Khmer inherent vowels: letters by their category,
+    /// invisible on screen.
+    const BLANK_LETTERS: &[char] = &[
+        '\u{115f}', '\u{1160}', '\u{17b4}', '\u{17b5}', '\u{3164}', '\u{ffa0}',
+    ];
+    c == ' '
+        || NAME_PUNCTUATION.contains(c)
+        || (c.is_alphanumeric() && !BLANK_LETTERS.contains(&c) && !is_mark_or_format(c))
+}
+
+/// Code points in Unicode's alphabetic set that are combining marks or
+/// formatting (the alphabetic property includes some of each): refused,
+/// since a mark alone can stack over or hide its neighbours.
+fn is_mark_or_format(c: char) -> bool {
+    matches!(c,
+        '\u{0300}'..='\u{036f}'   // combining diacritical marks
+        | '\u{0483}'..='\u{0489}'
+        | '\u{0591}'..='\u{05c7}' // Hebrew points
+        | '\u{0610}'..='\u{061a}'
+        | '\u{064b}'..='\u{065f}' // Arabic harakat
+        | '\u{0670}'
+        | '\u{06d6}'..='\u{06ed}'
+        | '\u{1ab0}'..='\u{1aff}'
+        | '\u{1dc0}'..='\u{1dff}'
+        | '\u{200b}'..='\u{200f}'
+        | '\u{202a}'..='\u{202e}'
+        | '\u{2060}'..='\u{206f}'
+        | '\u{20d0}'..='\u{20ff}'
+        | '\u{fe00}'..='\u{fe0f}' // variation selectors
+        | '\u{fe20}'..='\u{fe2f}'
+        | '\u{feff}'
+        | '\u{e0000}'..='\u{e0fff}' // tags, variation selectors supplement
+    )
 }
 
 struct Transfer<'a> {
@@ -98,7 +179,10 @@ struct Transfer<'a> {
     headers: Vec<(String, String)>,
     url: reqwest::Url,
     dir: PathBuf,
+    /// The resource's cap on one file.
     max_bytes: u64,
+    /// What the call's downloads may still write in all.
+    room: u64,
     progress: Option<super::Progress>,
 }
 
@@ -174,8 +258,8 @@ impl Transfer<'_> {
                     .map(str::to_owned);
             }
             let total = total_size(&response);
-            if total.is_some_and(|t| t > self.max_bytes) {
-                return Err(self.over_cap());
+            if let Some(total) = total {
+                self.check_size(total)?;
             }
             match self
                 .stream(response, &mut partial, &mut hasher, &mut written, total)
@@ -269,7 +353,7 @@ impl Transfer<'_> {
                 ));
             }
             let same_host = url.origin() == first_origin;
-            let mut builder = self.grant.client.get(url.clone()).timeout(remaining);
+            let mut builder = self.grant.client()?.get(url.clone()).timeout(remaining);
             for (name, value) in &self.headers {
                 if same_host || !CREDENTIAL_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
                     builder = builder.header(name, value);
@@ -325,9 +409,8 @@ impl Transfer<'_> {
         loop {
             match response.chunk().await {
                 Ok(Some(chunk)) => {
-                    if *written + chunk.len() as u64 > self.max_bytes {
-                        return Err(Stream::Fatal(self.over_cap()));
-                    }
+                    self.check_size(*written + chunk.len() as u64)
+                        .map_err(Stream::Fatal)?;
                     partial
                         .file
                         .write_all(&chunk)
@@ -359,11 +442,22 @@ impl Transfer<'_> {
         }
     }
 
-    fn over_cap(&self) -> HttpError {
-        HttpError::Denied(format!(
-            "the download is larger than this resource's cap of {} MiB (`download_max_mib`)",
-            self.max_bytes >> 20
-        ))
+    /// Whether a file of `size` bytes fits the caps on one file and on
+    /// the call's downloads in all.
+    fn check_size(&self, size: u64) -> Result<(), HttpError> {
+        if size > self.max_bytes {
+            return Err(HttpError::Denied(format!(
+                "the download is larger than this resource's cap of {} MiB (`download_max_mib`)",
+                self.max_bytes >> 20
+            )));
+        }
+        if size > self.room {
+            return Err(HttpError::Denied(format!(
+                "this call's downloads would write more than this resource allows one call in all (`download_total_max_mib`; {} MiB left)",
+                self.room >> 20
+            )));
+        }
+        Ok(())
     }
 }
 
@@ -441,25 +535,93 @@ fn io_error(e: std::io::Error) -> HttpError {
 
 #[cfg(test)]
 mod tests {
-    use super::check_name;
+    use super::{NAME_PUNCTUATION, check_name, name_char};
 
     #[test]
     fn names_are_plain_and_visible() {
-        for ok in ["zoom-1-abc.mp4", "report (1).pdf", "résumé.txt"] {
+        for ok in [
+            "zoom-1-abc.mp4",
+            "report (1).pdf",
+            "résumé.txt",
+            "Встреча 2024.m4a",
+            "会议记录.txt",
+            "اجتماع.mp4",
+            "GMT20240101-100000_Recording_1920x1080.mp4",
+        ] {
             assert!(check_name(ok).is_ok(), "{ok}");
         }
-        for bad in [
-            "",
-            ".bashrc",
-            "../x",
-            "a/b",
-            "a\\b",
-            "a\u{1b}[2J",
-            "4pm\u{202e}4pm.exe",
-            "zero\u{200b}width",
-            &"x".repeat(201),
+        for (bad, says) in [
+            ("", "empty"),
+            (".bashrc", "start"),
+            ("-rf", "start"),
+            (" x", "start"),
+            ("x ", "end"),
+            ("x.", "end"),
+            ("a  b", "two spaces"),
+            ("../x", "U+002F"),
+            ("a/b", "U+002F"),
+            ("a\\b", "U+005C"),
+            ("a\u{1b}[2J", "U+001B"),
+            ("4pm\u{202e}4pm.exe", "U+202E"),
+            ("zero\u{200b}width", "U+200B"),
+            ("soft\u{ad}hyphen", "U+00AD"),
+            ("line\u{2028}sep", "U+2028"),
+            ("para\u{2029}sep", "U+2029"),
+            ("tag\u{e0041}s", "U+E0041"),
+            ("arabic\u{61c}mark", "U+061C"),
+            ("private\u{e000}use", "U+E000"),
+            ("private\u{f0000}use", "U+F0000"),
+            ("e\u{301}", "U+0301"),
+            ("hangul\u{3164}filler", "U+3164"),
+            ("nbsp\u{a0}x", "U+00A0"),
+            ("ideographic\u{3000}space", "U+3000"),
+            ("bom\u{feff}", "U+FEFF"),
+            ("semi;colon", "U+003B"),
+            ("pipe|x", "U+007C"),
+            ("q?", "U+003F"),
+            ("star*", "U+002A"),
+            ("lt<gt>", "U+003C"),
+            ("quote\"", "U+0022"),
+            ("colon:x", "U+003A"),
+            ("dollar$x", "U+0024"),
+            ("back`tick", "U+0060"),
+            (&"x".repeat(201), "200 bytes"),
         ] {
-            assert!(check_name(bad).is_err(), "{bad:?}");
+            match check_name(bad) {
+                Err(crate::bindings::HttpError::Invalid(m)) => {
+                    assert!(m.contains(says), "{bad:?}: {m}")
+                }
+                other => panic!("{bad:?} accepted: {other:?}"),
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// Whatever a plugin sends: a name that passes holds only the
+        /// conservative set, and a refusal names a reason.
+        #[test]
+        fn an_accepted_name_holds_only_plain_characters(name in "\\PC{0,40}|[\\x00-\\x{10ffff}]{0,12}") {
+            match check_name(&name) {
+                Ok(()) => {
+                    proptest::prop_assert!(name.chars().all(name_char));
+                    proptest::prop_assert!(name.chars().all(|c| c == ' ' || !c.is_whitespace()));
+                    proptest::prop_assert!(!name.chars().any(|c| c.is_control()));
+                    proptest::prop_assert!(!name.contains(['/', '\\']));
+                    proptest::prop_assert!(!name.starts_with('.'));
+                }
+                Err(crate::bindings::HttpError::Invalid(m)) => proptest::prop_assert!(!m.is_empty()),
+                Err(other) => proptest::prop_assert!(false, "{other:?}"),
+            }
+        }
+
+        /// Names made of the allowed characters, words separated by one
+        /// space, are accepted.
+        #[test]
+        fn a_plain_name_is_accepted(words in proptest::collection::vec("[a-zA-Z0-9é会д][a-zA-Z0-9_é会д]{0,10}", 1..4), ext in "[a-z0-9]{1,4}") {
+            let name = format!("{}.{ext}", words.join(" "));
+            proptest::prop_assert!(check_name(&name).is_ok(), "{name:?}");
+            let punctuated = format!("{}{NAME_PUNCTUATION}.{ext}", words[0]);
+            proptest::prop_assert!(check_name(&punctuated).is_ok(), "{punctuated:?}");
         }
     }
 }

@@ -32,22 +32,57 @@ const RESERVED_HEADERS: &[&str] = &["host", "content-length", "transfer-encoding
 /// Reports a download's progress: (bytes so far, total when known).
 pub type Progress = std::sync::Arc<dyn Fn(u64, Option<u64>) + Send + Sync>;
 
-/// Where an invocation's downloads go, and how large one may be.
+/// Where an invocation's downloads go, and how much they may write.
 #[derive(Clone)]
 pub struct Downloads {
     pub dir: PathBuf,
-    pub max_bytes: u64,
+    pub limits: crate::resource::Limits,
     pub progress: Option<Progress>,
+}
+
+/// The files an invocation's downloads wrote: removed when dropped unless
+/// kept, so that nothing a failed, timed-out or abandoned call wrote stays
+/// behind (the store holding them is dropped with the call).
+#[derive(Debug, Default)]
+pub struct SavedFiles {
+    paths: Vec<PathBuf>,
+    /// Bytes in those files.
+    pub bytes: u64,
+}
+
+impl SavedFiles {
+    pub(crate) fn len(&self) -> usize {
+        self.paths.len()
+    }
+
+    fn push(&mut self, path: PathBuf, bytes: u64) {
+        self.paths.push(path);
+        self.bytes += bytes;
+    }
+
+    /// The call succeeded: its files stay.
+    pub fn keep(mut self) -> Vec<PathBuf> {
+        std::mem::take(&mut self.paths)
+    }
+}
+
+impl Drop for SavedFiles {
+    fn drop(&mut self) {
+        for path in &self.paths {
+            let _ = std::fs::remove_file(path);
+        }
+    }
 }
 
 /// One invocation's grant: where it may go and until when.
 pub struct HttpGrant {
-    client: reqwest::Client,
+    /// `None`: no request may leave (a call that needs no resource).
+    client: Option<reqwest::Client>,
     egress: Policy,
     deadline: Deadline,
     downloads: Option<Downloads>,
     /// Files written by downloads of this invocation.
-    pub saved: Vec<PathBuf>,
+    pub saved: SavedFiles,
     /// Requests that left the host, retries included.
     pub sent: u32,
     /// Seconds until the upstream's rate limit resets, from the last 429.
@@ -56,11 +91,14 @@ pub struct HttpGrant {
     pub waiting_on: Option<String>,
     /// The resource's share of the host's rate-limit pauses.
     pacer: Option<ResourcePacer>,
+    /// Whether the running call may repeat what it sends: an action
+    /// declared idempotent, or the connectivity test.
+    repeatable: bool,
 }
 
 impl HttpGrant {
     pub fn new(
-        client: reqwest::Client,
+        client: Option<reqwest::Client>,
         egress: Policy,
         deadline: Deadline,
         downloads: Option<Downloads>,
@@ -70,12 +108,22 @@ impl HttpGrant {
             egress,
             deadline,
             downloads,
-            saved: Vec::new(),
+            saved: SavedFiles::default(),
             sent: 0,
             last_retry_after: None,
             waiting_on: None,
             pacer: None,
+            repeatable: false,
         }
+    }
+
+    /// The running call is idempotent (its action is declared so, or it is
+    /// the connectivity test): a request it marks idempotent may be sent
+    /// again after a 5xx or a dropped answer. Otherwise only GET and HEAD
+    /// are (see [`retry`]).
+    pub fn repeatable(mut self, repeatable: bool) -> Self {
+        self.repeatable = repeatable;
+        self
     }
 
     /// Wait when the upstream rate-limited another run of the resource, and
@@ -85,8 +133,23 @@ impl HttpGrant {
         self
     }
 
+    /// The plugin no longer waits for its request; unless the deadline
+    /// passed while it did: then the call's timeout names the request.
+    fn done_waiting<T>(&mut self, outcome: &Result<T, HttpError>) {
+        if !matches!(outcome, Err(HttpError::Timeout(_))) {
+            self.waiting_on = None;
+        }
+    }
+
+    fn client(&self) -> Result<&reqwest::Client, HttpError> {
+        self.client
+            .as_ref()
+            .ok_or_else(|| HttpError::Denied("this call may make no request".into()))
+    }
+
     /// Refuse what the policy does not allow; return the URL and its host.
     fn check(&self, request: &HttpRequest) -> Result<(reqwest::Url, String), HttpError> {
+        self.client()?;
         let url = crate::egress::parse(&request.url).map_err(HttpError::Denied)?;
         let host = self.egress.check_url(&url).map_err(HttpError::Denied)?.host;
         if request
@@ -104,14 +167,14 @@ impl HttpGrant {
 
     pub async fn send(&mut self, request: HttpRequest) -> Result<HttpResponse, HttpError> {
         let (url, host) = self.check(&request)?;
-        let (method, idempotent) = method_of(&request)?;
+        let method = method_of(&request)?;
+        let idempotent = retry::may_repeat(&method, request.idempotent, self.repeatable);
         let what = format!("{method} {}{}", host, url.path());
         self.waiting_on = Some(what.clone());
         let outcome = self
             .send_checked(&request, url, &host, method, idempotent, &what)
             .await;
-        // Whatever happened, the plugin no longer waits for it.
-        self.waiting_on = None;
+        self.done_waiting(&outcome);
         outcome
     }
 
@@ -144,7 +207,7 @@ impl HttpGrant {
             }
             let remaining = self.deadline.remaining();
             let mut builder = self
-                .client
+                .client()?
                 .request(method.clone(), url.clone())
                 .timeout(remaining);
             for (name, value) in &request.headers {
@@ -157,20 +220,20 @@ impl HttpGrant {
             }
             self.sent += 1;
             tracing::debug!(target: "http", attempt, "{what}");
+            // Whether the request may have reached the upstream: a failure
+            // to connect sent nothing, and may be repeated whatever it is.
             // An answer too large to take is final: asking again would get
             // the same.
-            let (outcome, final_answer) = match builder.send().await {
+            let (outcome, sent) = match builder.send().await {
                 Ok(response) => match read(response, host).await {
-                    Ok(answer) => (Ok(answer), false),
-                    Err(ReadError::Transport(e)) => (Err(e), false),
-                    Err(ReadError::TooLarge(e)) => (Err(e), true),
+                    Ok(answer) => (Ok(answer), retry::Sent::Yes),
+                    Err(ReadError::Transport(e)) => (Err(e), retry::Sent::Yes),
+                    Err(ReadError::TooLarge(e)) => (Err(e), retry::Sent::Final),
                 },
-                Err(e) => (Err(transport_error(&e, host, what)), false),
+                Err(e) if e.is_connect() => (Err(transport_error(&e, host, what)), retry::Sent::No),
+                Err(e) => (Err(transport_error(&e, host, what)), retry::Sent::Yes),
             };
-            let wait = match final_answer {
-                true => None,
-                false => retry::decide(&outcome, idempotent, attempt, &self.deadline),
-            };
+            let wait = retry::decide(&outcome, sent, idempotent, attempt, &self.deadline);
             if let Ok(response) = &outcome
                 && response.status == 429
             {
@@ -201,20 +264,9 @@ impl HttpGrant {
     }
 }
 
-/// The method, and whether the request may be repeated.
-fn method_of(request: &HttpRequest) -> Result<(reqwest::Method, bool), HttpError> {
-    let method = reqwest::Method::from_bytes(request.method.as_bytes())
-        .map_err(|_| HttpError::Invalid(format!("bad method `{}`", request.method)))?;
-    let idempotent = request.idempotent
-        || matches!(
-            method,
-            reqwest::Method::GET
-                | reqwest::Method::HEAD
-                | reqwest::Method::PUT
-                | reqwest::Method::DELETE
-                | reqwest::Method::OPTIONS
-        );
-    Ok((method, idempotent))
+fn method_of(request: &HttpRequest) -> Result<reqwest::Method, HttpError> {
+    reqwest::Method::from_bytes(request.method.as_bytes())
+        .map_err(|_| HttpError::Invalid(format!("bad method `{}`", request.method)))
 }
 
 impl v0_2::soar::plugin::http::Host for HttpGrant {
@@ -333,8 +385,11 @@ fn transport_error(error: &reqwest::Error, host: &str, what: &str) -> HttpError 
 }
 
 /// The client all invocations share: connection reuse, rustls, no redirects
-/// (a redirect could lead off the allow-list; the plugin sees the 3xx).
-pub fn client() -> reqwest::Client {
+/// (a redirect could lead off the allow-list; the plugin sees the 3xx), and
+/// the resolver that refuses link-local addresses. There is no fallback: a
+/// host that cannot build this client does not start (a default client
+/// would follow redirects and skip the DNS guard).
+pub fn client() -> Result<reqwest::Client, String> {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(Duration::from_secs(10))
@@ -342,5 +397,5 @@ pub fn client() -> reqwest::Client {
         .user_agent(concat!("soar-host/", env!("CARGO_PKG_VERSION")))
         .dns_resolver(std::sync::Arc::new(resolve::GuardedResolver))
         .build()
-        .unwrap_or_else(|_| reqwest::Client::new())
+        .map_err(|e| format!("cannot build the HTTP client with the host's egress policy: {e}"))
 }

@@ -3,8 +3,12 @@
 //! - 429: wait as long as `Retry-After` says (delta-seconds, an HTTP date, or
 //!   Zoom's ISO-8601 timestamp) when that fits the deadline; safe for any
 //!   method, the upstream did not process the request.
-//! - 5xx, resets, refused connections: exponential backoff with jitter, for
-//!   idempotent requests only: a POST create retried could create twice.
+//! - A failure to connect (refused, DNS, TLS handshake): nothing was sent;
+//!   exponential backoff with jitter, for any request.
+//! - 5xx and answers lost on the way: the request may have taken effect, so
+//!   only requests that are safe to repeat ([`may_repeat`]) get the backoff:
+//!   a POST create retried could create twice, a DELETE retried after it
+//!   took effect would report "not found" for a delete that happened.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -16,23 +20,49 @@ pub const MAX_ATTEMPTS: u32 = 4;
 const BASE_BACKOFF: Duration = Duration::from_millis(200);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
+/// Whether a request may be sent again after it may have taken effect: GET,
+/// HEAD and OPTIONS always; any other only when the plugin marks it
+/// idempotent (PUT and DELETE count as marked) *and* the running call is
+/// declared idempotent (`repeatable`) — a plugin's say-so alone does not
+/// make a delete in a non-idempotent action safe to repeat.
+pub fn may_repeat(method: &reqwest::Method, marked: bool, repeatable: bool) -> bool {
+    use reqwest::Method;
+    let safe = matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
+    let marked = marked || matches!(*method, Method::PUT | Method::DELETE);
+    safe || (repeatable && marked)
+}
+
+/// Whether an attempt's request may have reached the upstream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sent {
+    /// No connection was made: nothing reached it.
+    No,
+    /// It may have (an answer came, or the connection broke after sending).
+    Yes,
+    /// The answer is final whatever it is (too large to take).
+    Final,
+}
+
 /// How long to wait before the next attempt, or `None` to return `outcome`.
+/// `idempotent`: the request may be repeated ([`may_repeat`]).
 pub fn decide(
     outcome: &Result<HttpResponse, HttpError>,
+    sent: Sent,
     idempotent: bool,
     attempt: u32,
     deadline: &Deadline,
 ) -> Option<Duration> {
-    if attempt >= MAX_ATTEMPTS {
+    if attempt >= MAX_ATTEMPTS || sent == Sent::Final {
         return None;
     }
     let wait = match outcome {
+        // The upstream refused to process it: safe for any method.
         Ok(r) if r.status == 429 => match retry_after(&r.headers, SystemTime::now()) {
             Some(wait) => wait,
             None => backoff(attempt),
         },
         Ok(r) if idempotent && matches!(r.status, 500 | 502 | 503 | 504) => backoff(attempt),
-        Err(HttpError::Connect(_)) if idempotent => backoff(attempt),
+        Err(HttpError::Connect(_)) if idempotent || sent == Sent::No => backoff(attempt),
         _ => return None,
     };
     deadline.fits(wait).then_some(wait)
@@ -184,6 +214,47 @@ mod tests {
             let _ = retry_after(&header(&v), now);
             let _ = retry_after(&header(&digits), now);
             let _ = retry_after_secs(&header(&digits));
+        }
+    }
+
+    #[test]
+    fn only_what_is_safe_to_repeat_is_repeated_after_it_may_have_taken_effect() {
+        use reqwest::Method;
+        let deadline = Deadline::after(Duration::from_secs(60));
+        let answer = |status| {
+            Ok(HttpResponse {
+                status,
+                headers: vec![],
+                body: vec![],
+            })
+        };
+        let dropped = || Err(HttpError::Connect("reset".into()));
+        // (method, marked by the plugin, call declared idempotent) -> repeated after a 5xx
+        for (method, marked, repeatable, expected) in [
+            (Method::GET, false, false, true),
+            (Method::HEAD, false, false, true),
+            (Method::DELETE, true, false, false),
+            (Method::DELETE, false, true, true),
+            (Method::POST, true, false, false),
+            (Method::POST, false, true, false),
+            (Method::POST, true, true, true),
+            (Method::PATCH, true, true, true),
+            (Method::PUT, false, false, false),
+        ] {
+            let idempotent = may_repeat(&method, marked, repeatable);
+            for outcome in [answer(503), dropped()] {
+                assert_eq!(
+                    decide(&outcome, Sent::Yes, idempotent, 1, &deadline).is_some(),
+                    expected,
+                    "{method} marked={marked} repeatable={repeatable} {outcome:?}"
+                );
+            }
+            // Nothing sent: any request may go again.
+            assert!(decide(&dropped(), Sent::No, idempotent, 1, &deadline).is_some());
+            // The upstream did not process it.
+            assert!(decide(&answer(429), Sent::Yes, idempotent, 1, &deadline).is_some());
+            assert!(decide(&answer(400), Sent::Yes, idempotent, 1, &deadline).is_none());
+            assert!(decide(&answer(503), Sent::Final, idempotent, 1, &deadline).is_none());
         }
     }
 
