@@ -273,15 +273,15 @@ impl Report {
         let runs = Samples::new(spin.runs.clone());
         let _ = writeln!(
             out,
-            "Containment: `GET /v1/health` one after another, idle and while {} runs of              the hostile plugin's `spin` compute until their {} s deadline (guests run on              threads of their own and yield at every epoch tick; goal: ≤ 100 ms).
-
-             | | checks | median | p99 | max |
-| --- | --- | --- | --- | --- |
-             | idle | {} | {} | {} | {} |
-| {} guests spinning | {} | {} | {} | {} |
-
-             The spinning runs ended after {} (median) to {} (max) of running: their              deadline plus {} at most.
-",
+            "Containment: `GET /v1/health` one after another, idle and while {} runs of \
+             the hostile plugin's `spin` compute until their {} s deadline (guests run on \
+             threads of their own and yield at every epoch tick; goal: ≤ 100 ms).\n\n\
+             | | checks | median | p99 | max |\n\
+             | --- | --- | --- | --- | --- |\n\
+             | idle | {} | {} | {} | {} |\n\
+             | {} guests spinning | {} | {} | {} | {} |\n\n\
+             The spinning runs ended after {} (median) to {} (max) of running: their \
+             deadline plus {} at most.\n",
             spin.guests,
             spin.deadline.as_secs(),
             idle.len(),
