@@ -8,7 +8,7 @@ the workers' resources directory); it never holds a credential.
 
 Its own worker (Python) runs it on a queue of its own, beside the
 soar-host workers: `Worker(client, task_queue="soar-py",
-workflows=[ZoomContainment])`, as host/tests/temporal/py_caller.py does.
+workflows=[ZoomContainment])`, as cli/tests/all/temporal/py_caller.py does.
 """
 
 from datetime import timedelta

@@ -3,9 +3,10 @@
 //! connection settings), inside a sandbox whose only egress is the host's
 //! checked `http` import.
 //!
-//! The one entry point every caller uses (the CLI today; a service, playbooks
-//! and workers later) is [`Host::invoke`]: run this action on this resource,
-//! within its deadline, and return the result or a typed error.
+//! The one entry point every caller uses (the CLI, the service in
+//! `soar-host-service`, the Temporal worker in `soar-host-worker`) is
+//! [`Host::invoke`]: run this action on this resource, within its deadline,
+//! and return the result or a typed error. Nothing here knows of its callers.
 
 mod bindings;
 mod capabilities;
@@ -16,12 +17,11 @@ mod host;
 pub mod manifest;
 pub mod params;
 pub mod plugins;
-mod private_dir;
+pub mod private_dir;
 pub mod redact;
+pub mod registry;
 pub mod resource;
 mod runtime;
-pub mod service;
-pub mod worker;
 
 pub use capabilities::http::{Progress, UpstreamStats, client as http_client};
 pub use capabilities::store::Store;
@@ -35,7 +35,7 @@ pub use resource::Resource;
 pub use runtime::Plugin;
 
 /// Lower-case hexadecimal of `bytes` (digests, random ids).
-pub(crate) fn hex(bytes: &[u8]) -> String {
+pub fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(2 * bytes.len());
     for b in bytes {

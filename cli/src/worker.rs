@@ -1,0 +1,129 @@
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use soar_host::HostOptions;
+use soar_host_worker::{Connection, WorkerOptions};
+
+#[derive(clap::Args)]
+#[command(
+    long_about = "Run actions as Temporal activities: poll a task queue for `run_action` (one \
+action on one resource in --resources; the JSON contract is in the README) and \
+`run_action_workflow` (one action with the retries its manifest allows). Start several workers \
+on one task queue, on as many machines, to share the work.\n\n\
+Prints `worker polling …` on stdout once registered. SIGTERM or Ctrl-C: stop taking activities, \
+let running ones finish (up to --grace-secs; past it they are cancelled and retried elsewhere), \
+exit 0. SIGHUP: reload the resources directory.\n\n\
+Connection settings also come from Temporal's environment variables: TEMPORAL_ADDRESS, \
+TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS, TEMPORAL_TLS_SERVER_CA_CERT_PATH, \
+TEMPORAL_TLS_CLIENT_CERT_PATH, TEMPORAL_TLS_CLIENT_KEY_PATH, TEMPORAL_TLS_SERVER_NAME.",
+    after_help = "Examples:\n  temporal server start-dev &\n  \
+soar-host worker --resources ./resources\n  \
+temporal workflow execute --type run_action_workflow --task-queue soar \\\n    \
+--input '{\"resource\": \"zoom\", \"action\": \"get_user\", \"params\": {\"user_id\": \"me\"}}'\n  \
+soar-host worker --resources ./resources --address NS.ACCT.tmprl.cloud:7233 --namespace NS.ACCT \
+--api-key \"$KEY\""
+)]
+pub struct Args {
+    /// Directory of resource files (*.toml); a workflow names one by its file name without .toml
+    #[arg(long, value_name = "DIR")]
+    resources: PathBuf,
+    /// Temporal's frontend, HOST:PORT
+    #[arg(long, env = "TEMPORAL_ADDRESS", default_value = "localhost:7233")]
+    address: String,
+    /// Temporal namespace
+    #[arg(long, env = "TEMPORAL_NAMESPACE", default_value = "default")]
+    namespace: String,
+    /// Task queue to poll
+    #[arg(long, value_name = "NAME", default_value = "soar")]
+    task_queue: String,
+    /// Activities running at once on this worker
+    #[arg(long, value_name = "N", default_value_t = 64)]
+    max_concurrent: usize,
+    /// On SIGTERM, how long running activities may take to finish
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    grace_secs: u64,
+    /// The heartbeat timeout run_action_workflow gives its activity: how soon another worker takes over from one that died
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    heartbeat_timeout_secs: u64,
+    /// Serve Temporal's worker metrics for Prometheus at http://ADDR/metrics
+    #[arg(long, value_name = "ADDR")]
+    metrics: Option<SocketAddr>,
+    /// Where actions that download (recordings) write their files
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    output: PathBuf,
+    /// Connect with TLS (implied by the other TLS options and by an API key)
+    #[arg(long, env = "TEMPORAL_TLS")]
+    tls: bool,
+    /// CA certificate (PEM) that signed the server's certificate, instead of the system's roots
+    #[arg(long, value_name = "FILE", env = "TEMPORAL_TLS_SERVER_CA_CERT_PATH")]
+    tls_ca: Option<PathBuf>,
+    /// Client certificate (PEM) for mutual TLS
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "TEMPORAL_TLS_CLIENT_CERT_PATH",
+        requires = "tls_key"
+    )]
+    tls_cert: Option<PathBuf>,
+    /// Client private key (PEM) for mutual TLS
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "TEMPORAL_TLS_CLIENT_KEY_PATH",
+        requires = "tls_cert"
+    )]
+    tls_key: Option<PathBuf>,
+    /// The name the server's certificate must carry, when not the address's host
+    #[arg(long, value_name = "NAME", env = "TEMPORAL_TLS_SERVER_NAME")]
+    tls_server_name: Option<String>,
+    /// Temporal Cloud API key (prefer the TEMPORAL_API_KEY variable: arguments show in `ps`)
+    #[arg(
+        long,
+        value_name = "KEY",
+        env = "TEMPORAL_API_KEY",
+        hide_env_values = true
+    )]
+    api_key: Option<String>,
+}
+
+pub async fn run(host_options: HostOptions, args: Args) -> i32 {
+    if !super::is_dir("--resources", &args.resources) || !super::is_dir("--output", &args.output) {
+        return 2;
+    }
+    if args.max_concurrent == 0 || args.heartbeat_timeout_secs == 0 {
+        eprintln!("error: --max-concurrent and --heartbeat-timeout-secs must be at least 1");
+        return 2;
+    }
+    let options = WorkerOptions {
+        resources_dir: args.resources,
+        connection: Connection {
+            address: args.address,
+            namespace: args.namespace,
+            tls: args.tls,
+            server_ca: args.tls_ca,
+            server_name: args.tls_server_name,
+            client_cert: args.tls_cert.zip(args.tls_key),
+            api_key: args.api_key.filter(|k| !k.is_empty()),
+        },
+        task_queue: args.task_queue,
+        max_concurrent: args.max_concurrent,
+        grace: Duration::from_secs(args.grace_secs),
+        heartbeat_timeout: Duration::from_secs(args.heartbeat_timeout_secs),
+        metrics: args.metrics,
+        output_dir: args.output,
+    };
+    let ready = |line: &str| {
+        let mut stdout = std::io::stdout().lock();
+        let _ = writeln!(stdout, "{line}");
+        let _ = stdout.flush();
+    };
+    match soar_host_worker::run(host_options, options, ready).await {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: {}", soar_host::redact::printable(&e));
+            1
+        }
+    }
+}
