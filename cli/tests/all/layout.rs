@@ -11,15 +11,7 @@ fn tree(package: &str, args: &[&str]) -> Vec<(String, String)> {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
     let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .current_dir(root)
-        .args([
-            "tree",
-            "--locked",
-            "--offline",
-            "-e",
-            "normal",
-            "--prefix",
-            "none",
-        ])
+        .args(["tree", "--locked", "-e", "normal", "--prefix", "none"])
         .args(["-f", "{p}|{f}", "-p", package])
         .args(args)
         .output()
