@@ -1,6 +1,6 @@
 //! The library's entry point: load resources and plugins, run the
-//! connectivity test, invoke actions, receive webhooks. The CLI is one
-//! caller; a service, playbooks and workers are others to come. Every
+//! connectivity test, invoke actions, receive webhooks. Its callers are the
+//! CLI, the service (soar-host-service) and the worker (soar-host-worker). Every
 //! answer passes the redaction at the edge ([`crate::redact`]) on its way
 //! out.
 
