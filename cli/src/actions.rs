@@ -10,7 +10,7 @@ pub struct Args {
     /// Print the plugin's whole manifest as JSON
     #[arg(long, conflicts_with = "markdown")]
     json: bool,
-    /// Print the action reference as Markdown (the README's is made this way)
+    /// Print the action reference as Markdown (docs/reference/zoom-actions.md is made this way)
     #[arg(long)]
     markdown: bool,
 }

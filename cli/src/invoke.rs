@@ -2,7 +2,7 @@ use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use soar_host::{Error, Host, InvokeOptions, Resource};
 
 #[derive(clap::Args)]
@@ -46,30 +46,34 @@ pub async fn run(host: &Host, args: Args) -> i32 {
             .await
     }
     .await;
-    let print = |value: &Value| {
-        let text = if args.compact {
-            value.to_string()
-        } else {
-            serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
-        };
-        println!("{text}");
-    };
     match outcome {
         Ok(invocation) => {
             if args.envelope {
-                print(&invocation.to_envelope());
+                print(&invocation.to_envelope(), args.compact);
             } else {
-                print(&invocation.data);
+                print(&invocation.data, args.compact);
             }
             0
         }
         Err(e) => {
             if args.envelope {
-                print(&json!({ "status": "failed", "error": e.to_json() }));
+                print(
+                    &soar_host::Envelope::Failed { error: e.report() },
+                    args.compact,
+                );
             }
             super::report(&e)
         }
     }
+}
+
+fn print(value: &impl serde::Serialize, compact: bool) {
+    let text = if compact {
+        serde_json::to_string(value)
+    } else {
+        serde_json::to_string_pretty(value)
+    };
+    println!("{}", text.expect("a result is JSON"));
 }
 
 fn params(args: &Args) -> Result<Value, Error> {

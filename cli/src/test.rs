@@ -109,7 +109,7 @@ fn as_json(
 ) -> serde_json::Value {
     let mut value = match outcome {
         Ok(o) => o.to_json(),
-        Err(e) => json!({ "ok": false, "error": e.to_json() }),
+        Err(e) => json!({ "ok": false, "error": e.report() }),
     };
     value["file"] = path.display().to_string().into();
     value["label"] = label.into();

@@ -38,7 +38,7 @@ fn parse_kind(text: &str) -> Result<ActionKind, String> {
 }
 
 pub fn run(host_options: &HostOptions, args: Args) -> i32 {
-    let db = match service::state_dir(host_options).and_then(|dir| Db::open(&dir)) {
+    let db = match service::state_dir(host_options).and_then(|dir| Ok(Db::open(&dir)?)) {
         Ok(db) => db,
         Err(e) => {
             eprintln!("error: {e}");
@@ -56,7 +56,7 @@ pub fn run(host_options: &HostOptions, args: Args) -> i32 {
                 "token `{name}` created: keep it now, it is not shown again. Use it as `Authorization: Bearer <token>`."
             );
         }),
-        Command::List { json } => db.tokens().map(|rows| {
+        Command::List { json } => db.tokens().map_err(String::from).map(|rows| {
             if json {
                 let rows: Vec<_> = rows
                     .iter()
@@ -99,7 +99,7 @@ pub fn run(host_options: &HostOptions, args: Args) -> i32 {
                 Ok(())
             }
             Ok(false) => Err(format!("no live token named `{name}`")),
-            Err(e) => Err(e),
+            Err(e) => Err(e.into()),
         },
     };
     match outcome {

@@ -9,7 +9,7 @@ use soar_host_worker::{Connection, WorkerOptions};
 #[derive(clap::Args)]
 #[command(
     long_about = "Run actions as Temporal activities: poll a task queue for `run_action` (one \
-action on one resource in --resources; the JSON contract is in the README) and \
+action on one resource in --resources; the JSON contract is in docs/worker.md) and \
 `run_action_workflow` (one action with the retries its manifest allows). Start several workers \
 on one task queue, on as many machines, to share the work.\n\n\
 Prints `worker polling …` on stdout once registered. SIGTERM or Ctrl-C: stop taking activities, \

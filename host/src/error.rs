@@ -7,68 +7,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-/// How a script should read an error.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ErrorClass {
-    /// Nothing was sent: fix the input, the resource file or the environment.
-    Rejected,
-    /// The action or test failed upstream, in the network, or in the plugin.
-    Failed,
-}
-
-impl ErrorClass {
-    pub fn exit_code(self) -> i32 {
-        match self {
-            ErrorClass::Rejected => 2,
-            ErrorClass::Failed => 1,
-        }
-    }
-}
-
-/// The kind of a plugin's error, from the contract's `error-kind` to the
-/// CLI's JSON (`"kind": "not-found"`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ErrorKind {
-    InvalidInput,
-    Config,
-    Auth,
-    Forbidden,
-    NotFound,
-    Conflict,
-    RateLimited,
-    Upstream,
-    Timeout,
-    Denied,
-    Internal,
-}
-
-impl ErrorKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorKind::InvalidInput => "invalid-input",
-            ErrorKind::Config => "config",
-            ErrorKind::Auth => "auth",
-            ErrorKind::Forbidden => "forbidden",
-            ErrorKind::NotFound => "not-found",
-            ErrorKind::Conflict => "conflict",
-            ErrorKind::RateLimited => "rate-limited",
-            ErrorKind::Upstream => "upstream",
-            ErrorKind::Timeout => "timeout",
-            ErrorKind::Denied => "denied",
-            ErrorKind::Internal => "internal",
-        }
-    }
-
-    /// Whether trying the same call again later can succeed.
-    pub fn retryable(self) -> bool {
-        matches!(
-            self,
-            ErrorKind::RateLimited | ErrorKind::Upstream | ErrorKind::Timeout
-        )
-    }
-}
+pub use crate::wire::{ErrorClass, ErrorKind, ErrorReport};
 
 impl From<crate::bindings::ErrorKind> for ErrorKind {
     fn from(kind: crate::bindings::ErrorKind) -> Self {
@@ -184,16 +123,16 @@ impl Error {
     }
 
     /// A short machine-readable kind, for JSON output.
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::Usage(_) => "usage",
-            Error::Resource { .. } => "resource",
-            Error::Plugin { .. } => "plugin",
-            Error::UnknownAction { .. } => "unknown-action",
-            Error::InvalidParams { .. } => "invalid-input",
-            Error::Action { failure, .. } => failure.kind.as_str(),
-            Error::Timeout { .. } => "timeout",
-            Error::Internal { .. } => "internal",
+            Error::Usage(_) => ErrorKind::Usage,
+            Error::Resource { .. } => ErrorKind::Resource,
+            Error::Plugin { .. } => ErrorKind::Plugin,
+            Error::UnknownAction { .. } => ErrorKind::UnknownAction,
+            Error::InvalidParams { .. } => ErrorKind::InvalidInput,
+            Error::Action { failure, .. } => failure.kind,
+            Error::Timeout { .. } => ErrorKind::Timeout,
+            Error::Internal { .. } => ErrorKind::Internal,
         }
     }
 
@@ -206,30 +145,17 @@ impl Error {
         }
     }
 
-    /// The error as JSON, as the CLI's `--envelope` and the service answer
-    /// it: kind, class, message, retryable, and Zoom's status and code.
-    pub fn to_json(&self) -> serde_json::Value {
-        let mut value = serde_json::json!({
-            "kind": self.kind(),
-            "class": self.class(),
-            "message": self.to_string(),
-        });
+    /// The error as the CLI's `--envelope`, the service and the worker
+    /// report it: kind, class, message, retryable, and Zoom's status and code.
+    pub fn report(&self) -> ErrorReport {
+        let mut report = ErrorReport::new(self.kind(), self.class(), self.to_string());
+        report.retryable = self.retryable();
         if let Error::Action { failure, .. } = self {
-            for (key, field) in [
-                ("http_status", failure.http_status.map(i64::from)),
-                ("upstream_code", failure.upstream_code),
-                (
-                    "retry_after_secs",
-                    failure.retry_after_secs.map(|s| s as i64),
-                ),
-            ] {
-                if let Some(v) = field {
-                    value[key] = v.into();
-                }
-            }
+            report.http_status = failure.http_status;
+            report.upstream_code = failure.upstream_code;
+            report.retry_after_secs = failure.retry_after_secs;
         }
-        value["retryable"] = self.retryable().into();
-        value
+        report
     }
 
     pub fn resource(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {

@@ -22,6 +22,7 @@ pub mod redact;
 pub mod registry;
 pub mod resource;
 mod runtime;
+pub mod wire;
 
 pub use capabilities::http::{Progress, UpstreamStats, client as http_client};
 pub use capabilities::store::Store;
@@ -33,6 +34,7 @@ pub use host::{
 pub use manifest::Manifest;
 pub use resource::Resource;
 pub use runtime::Plugin;
+pub use wire::{Envelope, ErrorReport, ExecutionStatus};
 
 /// Lower-case hexadecimal of `bytes` (digests, random ids).
 pub fn hex(bytes: &[u8]) -> String {

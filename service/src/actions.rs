@@ -19,10 +19,11 @@ use super::Service;
 use super::api::Caller;
 use super::db::{ExecutionQuery, ExecutionRow, Inserted, now_ms};
 use super::metrics::ResourceLabels;
-use super::problem::Problem;
+use super::problem::{Fault, Problem};
 use super::runs::{self, Execution, Job};
 use super::tokens::kind_name;
-use soar_host::Error;
+use soar_host::wire::ProblemType;
+use soar_host::{Error, ExecutionStatus};
 
 /// The longest `Idempotency-Key` accepted.
 const MAX_KEY_LEN: usize = 255;
@@ -69,7 +70,7 @@ pub async fn run_action(
         serde_json::from_slice(&body).map_err(|e| {
             Problem::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid-input",
+                ProblemType::InvalidInput,
                 format!("the body must be the params as a JSON object: {e}"),
             )
         })?
@@ -122,7 +123,11 @@ pub async fn run_action(
         id: execution_id(),
         resource: name.clone(),
         action: action.clone(),
-        status: if now { "running" } else { "queued" }.into(),
+        status: if now {
+            ExecutionStatus::Running
+        } else {
+            ExecutionStatus::Queued
+        },
         token: caller.0.name.clone(),
         idempotency_key: key,
         request_hash,
@@ -164,7 +169,7 @@ pub async fn run_action(
     // The run goes on if this caller goes away; it is recorded either way.
     let finished = run
         .await
-        .map_err(|e| format!("a run failed to finish: {e}"))??;
+        .map_err(|e| Fault(format!("a run failed to finish: {e}")))??;
     Ok(Json(Execution::from(finished)).into_response())
 }
 
@@ -185,13 +190,13 @@ fn replay(first: ExecutionRow, now: &ExecutionRow) -> Result<Response, Problem> 
     let mut problem = if first.request_hash != now.request_hash {
         Problem::new(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "idempotency-mismatch",
+            ProblemType::IdempotencyMismatch,
             "this Idempotency-Key was used for another request (resource, action or params differ); use a new key",
         )
     } else if first.finished_ms.is_none() {
         Problem::new(
             StatusCode::CONFLICT,
-            "idempotency-in-progress",
+            ProblemType::IdempotencyInProgress,
             "the run with this Idempotency-Key is still in progress; GET its execution",
         )
     } else {
@@ -220,7 +225,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Problem> {
         }
         _ => Err(Problem::new(
             StatusCode::BAD_REQUEST,
-            "invalid-idempotency-key",
+            ProblemType::InvalidIdempotencyKey,
             format!("Idempotency-Key must be 1 to {MAX_KEY_LEN} visible ASCII characters"),
         )),
     }
@@ -295,7 +300,12 @@ pub async fn executions(
         resources: caller.0.resources.as_deref(),
         resource: filter.resource.as_deref(),
         action: filter.action.as_deref(),
-        status: filter.status.as_deref(),
+        status: filter
+            .status
+            .as_deref()
+            .map(str::parse)
+            .transpose()
+            .map_err(Problem::invalid_input)?,
         before: filter.before,
         limit,
     })?;

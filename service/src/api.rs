@@ -393,7 +393,7 @@ async fn test_resource(
     let resource = caller.resource(&service, &name)?;
     let mut report = match service.host.test(&resource).await {
         Ok(outcome) => outcome.to_json(),
-        Err(e) => json!({ "ok": false, "error": e.to_json() }),
+        Err(e) => json!({ "ok": false, "error": e.report() }),
     };
     report["resource"] = name.into();
     Ok(Json(report))

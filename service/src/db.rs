@@ -9,10 +9,12 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use super::problem::Fault;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use serde_json::value::RawValue;
+use soar_host::{ErrorClass, ErrorKind, ErrorReport, ExecutionStatus};
 
 /// Each entry moves the schema one version up; never edit a shipped one.
 const MIGRATIONS: &[&str] = &[
@@ -126,7 +128,7 @@ pub struct ExecutionRow {
     pub id: String,
     pub resource: String,
     pub action: String,
-    pub status: String,
+    pub status: ExecutionStatus,
     pub token: String,
     pub idempotency_key: Option<String>,
     pub request_hash: String,
@@ -147,7 +149,7 @@ pub struct Outcome {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<Box<RawValue>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<Value>,
+    pub error: Option<ErrorReport>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub summary: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -177,7 +179,7 @@ pub struct ExecutionQuery<'a> {
     pub resources: Option<&'a [String]>,
     pub resource: Option<&'a str>,
     pub action: Option<&'a str>,
-    pub status: Option<&'a str>,
+    pub status: Option<ExecutionStatus>,
     pub before: Option<i64>,
     pub limit: u32,
 }
@@ -203,16 +205,16 @@ pub fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
-type Result<T> = std::result::Result<T, String>;
+type Result<T> = std::result::Result<T, Fault>;
 
-fn err(e: rusqlite::Error) -> String {
-    format!("the service database failed: {e}")
+fn err(e: rusqlite::Error) -> Fault {
+    Fault(format!("the service database failed: {e}"))
 }
 
 impl Db {
     pub fn open(dir: &Path) -> Result<Self> {
         let (conn, path) = soar_host::private_dir::open_sqlite(dir, "service.sqlite3")?;
-        let within = |e: String| format!("{}: {e}", path.display());
+        let within = |e: Fault| Fault(format!("{}: {e}", path.display()));
         Self::migrate(&conn).map_err(within)?;
         let reader = Connection::open(&path).map_err(|e| within(err(e)))?;
         Self::start(conn, reader).map_err(within)
@@ -258,9 +260,9 @@ impl Db {
             .map_err(err)?;
         let known = MIGRATIONS.len() as i64;
         if version > known {
-            return Err(format!(
+            return Err(Fault(format!(
                 "the database is at schema version {version}, newer than this soar-host knows ({known}); run the newer soar-host"
-            ));
+            )));
         }
         for (i, migration) in MIGRATIONS.iter().enumerate().skip(version as usize) {
             conn.execute_batch(&format!(
@@ -276,7 +278,7 @@ impl Db {
         let conn = self
             .conn
             .lock()
-            .map_err(|_| "the service database is poisoned")?;
+            .map_err(|_| Fault("the service database is poisoned".into()))?;
         f(&conn).map_err(err)
     }
 
@@ -284,7 +286,7 @@ impl Db {
         let conn = self
             .reader
             .lock()
-            .map_err(|_| "the service database is poisoned")?;
+            .map_err(|_| Fault("the service database is poisoned".into()))?;
         f(&conn).map_err(err)
     }
 
@@ -300,7 +302,7 @@ impl Db {
                 let _ = tx.send(commit.clone().and(result));
             })
         });
-        let stopped = || "the service database's writer stopped".to_string();
+        let stopped = || Fault("the service database's writer stopped".into());
         self.batch.send(op).map_err(|_| stopped())?;
         rx.await.map_err(|_| stopped())?
     }
@@ -371,7 +373,7 @@ impl Db {
                     row.id,
                     row.resource,
                     row.action,
-                    row.status,
+                    row.status.as_str(),
                     row.token,
                     row.idempotency_key,
                     row.request_hash,
@@ -396,7 +398,7 @@ impl Db {
 
     /// The run started (`running`).
     pub async fn start_execution(&self, row: &mut ExecutionRow) -> Result<()> {
-        row.status = "running".into();
+        row.status = ExecutionStatus::Running;
         row.started_ms = Some(now_ms());
         let (id, started) = (row.id.clone(), row.started_ms);
         self.batched(move |c| {
@@ -413,16 +415,16 @@ impl Db {
     pub async fn finish_execution(
         &self,
         row: &mut ExecutionRow,
-        status: &str,
+        status: ExecutionStatus,
         outcome: Outcome,
     ) -> Result<()> {
         let now = now_ms();
-        row.status = status.into();
+        row.status = status;
         row.finished_ms = Some(now);
         row.started_ms.get_or_insert(now);
         let text = serde_json::to_string(&outcome).map_err(|e| e.to_string())?;
         row.outcome = Some(outcome);
-        let (id, status, started) = (row.id.clone(), row.status.clone(), row.started_ms);
+        let (id, status, started) = (row.id.clone(), status.as_str(), row.started_ms);
         self.batched(move |c| {
             c.prepare_cached(
                 "UPDATE executions SET status = ?2, finished_ms = ?3, outcome = ?4,
@@ -438,11 +440,11 @@ impl Db {
     /// them: marked `interrupted` (never run again). Returns how many.
     pub fn interrupt_unfinished(&self, why: &str) -> Result<usize> {
         let outcome = Outcome {
-            error: Some(serde_json::json!({
-                "kind": "interrupted",
-                "message": why,
-                "retryable": false,
-            })),
+            error: Some(ErrorReport::new(
+                ErrorKind::Interrupted,
+                ErrorClass::Failed,
+                why,
+            )),
             ..Outcome::default()
         };
         let outcome = serde_json::to_string(&outcome).map_err(|e| e.to_string())?;
@@ -472,7 +474,7 @@ impl Db {
         for (column, value) in [
             ("resource", q.resource),
             ("action", q.action),
-            ("status", q.status),
+            ("status", q.status.map(ExecutionStatus::as_str)),
         ] {
             if let Some(value) = value {
                 args.push(value.to_owned().into());
@@ -646,7 +648,9 @@ fn execution_row(r: &rusqlite::Row) -> rusqlite::Result<ExecutionRow> {
         id: r.get(1)?,
         resource: r.get(2)?,
         action: r.get(3)?,
-        status: r.get(4)?,
+        status: r.get::<_, String>(4)?.parse().map_err(|e: String| {
+            rusqlite::Error::FromSqlConversionFailure(4, rusqlite::types::Type::Text, e.into())
+        })?,
         token: r.get(5)?,
         idempotency_key: r.get(6)?,
         request_hash: r.get(7)?,
@@ -686,7 +690,7 @@ mod tests {
             id: id.into(),
             resource: "zoom".into(),
             action: "get_user".into(),
-            status: "queued".into(),
+            status: ExecutionStatus::Queued,
             token: "ops".into(),
             idempotency_key: key.map(Into::into),
             request_hash: "h".into(),
@@ -741,7 +745,7 @@ mod tests {
         db.start_execution(&mut execution("b", None)).await.unwrap();
         db.finish_execution(
             &mut execution("c", None),
-            "succeeded",
+            ExecutionStatus::Succeeded,
             Outcome {
                 data: serde_json::value::to_raw_value(&1).ok(),
                 ..Outcome::default()
@@ -755,11 +759,15 @@ mod tests {
         let status = |id| db.execution(id).unwrap().unwrap().status;
         assert_eq!(
             [status("a"), status("b"), status("c")],
-            ["interrupted", "interrupted", "succeeded"]
+            [
+                ExecutionStatus::Interrupted,
+                ExecutionStatus::Interrupted,
+                ExecutionStatus::Succeeded
+            ]
         );
         let page = db
             .executions(&ExecutionQuery {
-                status: Some("interrupted"),
+                status: Some(ExecutionStatus::Interrupted),
                 limit: 10,
                 ..Default::default()
             })
@@ -857,6 +865,6 @@ mod tests {
         let Err(e) = Db::migrate(&conn) else {
             panic!("opened")
         };
-        assert!(e.contains("newer"), "{e}");
+        assert!(e.0.contains("newer"), "{e}");
     }
 }

@@ -29,8 +29,9 @@ use super::Service;
 use super::api::Caller;
 use super::db::{EventQuery, EventRow, now_ms};
 use super::metrics::EventLabels;
-use super::problem::Problem;
+use super::problem::{Fault, Problem};
 use super::runs::rfc3339;
+use soar_host::wire::ProblemType;
 use soar_host::{WebhookAnswer, WebhookRequest};
 
 /// A stored event.
@@ -113,7 +114,7 @@ pub async fn receive(
     let too_large = || {
         Problem::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "payload-too-large",
+            ProblemType::PayloadTooLarge,
             format!("a webhook to `{name}` may be at most {} KiB", limit >> 10),
         )
     };
@@ -131,7 +132,7 @@ pub async fn receive(
         let chunk = chunk.map_err(|_| {
             Problem::new(
                 StatusCode::BAD_REQUEST,
-                "invalid-input",
+                ProblemType::InvalidInput,
                 "the body could not be read",
             )
         })?;
@@ -171,7 +172,7 @@ pub async fn receive(
             count("error");
             Problem::new(
                 StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
+                ProblemType::Unavailable,
                 e.to_string(),
             )
         })?;
@@ -229,7 +230,7 @@ pub async fn receive(
             let (db_service, event_type) = (Arc::clone(&service), row.event_type.clone());
             let stored = tokio::task::spawn_blocking(move || db_service.db.insert_event(&row))
                 .await
-                .map_err(|e| format!("storing an event: {e}"))??;
+                .map_err(|e| Fault(format!("storing an event: {e}")))??;
             if let Some(seq) = stored {
                 count("stored");
                 service.events.send_replace(seq);
@@ -244,7 +245,7 @@ pub async fn receive(
             tracing::warn!(resource = %name, "webhook rejected: {reason}");
             Err(Problem::new(
                 StatusCode::UNAUTHORIZED,
-                "webhook-rejected",
+                ProblemType::WebhookRejected,
                 reason,
             ))
         }

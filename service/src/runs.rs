@@ -9,14 +9,17 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use utoipa::ToSchema;
 
 use super::Service;
 use super::db::{ExecutionRow, Outcome};
 use super::metrics::{ActionLabels, ResourceLabels, RunLabels};
-use soar_host::{Error, InvokeOptions, Prepared, Resource};
+use super::problem::Fault;
+use soar_host::{
+    Error, ErrorClass, ErrorKind, ErrorReport, ExecutionStatus, InvokeOptions, Prepared, Resource,
+};
 
 /// How many runs may run and wait.
 #[derive(Debug, Clone, Copy)]
@@ -142,7 +145,7 @@ pub async fn run(
     service: Arc<Service>,
     mut job: Job,
     mut ticket: Ticket,
-) -> Result<ExecutionRow, String> {
+) -> Result<ExecutionRow, Fault> {
     let metrics = &service.metrics;
     let resource_label = ResourceLabels {
         resource: job.resource_name.clone(),
@@ -158,22 +161,21 @@ pub async fn run(
         }
     }
     if ticket.turn.is_none() {
-        let error = json!({
-            "kind": "timeout",
-            "class": "failed",
-            "message": format!(
+        let error = ErrorReport::new(
+            ErrorKind::Timeout,
+            ErrorClass::Failed,
+            format!(
                 "waited {} s for a free slot on `{}` and gave up; nothing was sent",
                 job.resource.timeout.as_secs(),
                 job.resource_name
             ),
-            "retryable": true,
-        });
+        );
         let outcome = Outcome {
             error: Some(error),
             http_requests: Some(0),
             ..Outcome::default()
         };
-        finish(&service, &mut job, "failed", outcome).await?;
+        finish(&service, &mut job, ExecutionStatus::Failed, outcome).await?;
         return Ok(job.row);
     }
     metrics.in_flight.inc();
@@ -219,7 +221,7 @@ pub async fn run(
                 Value::Null => None,
                 data => Some(
                     serde_json::value::to_raw_value(&data)
-                        .map_err(|e| format!("a result that is not JSON: {e}"))?,
+                        .map_err(|e| Fault(format!("a result that is not JSON: {e}")))?,
                 ),
             };
             let outcome = Outcome {
@@ -229,7 +231,11 @@ pub async fn run(
                 files,
                 ..Outcome::default()
             };
-            ("succeeded", outcome, invocation.http_requests)
+            (
+                ExecutionStatus::Succeeded,
+                outcome,
+                invocation.http_requests,
+            )
         }
         Err(e) => {
             let sent = match &e {
@@ -237,11 +243,11 @@ pub async fn run(
                 _ => 0,
             };
             let outcome = Outcome {
-                error: Some(e.to_json()),
+                error: Some(e.report()),
                 summary: Some(e.to_string()),
                 ..Outcome::default()
             };
-            ("failed", outcome, sent)
+            (ExecutionStatus::Failed, outcome, sent)
         }
     };
     metrics
@@ -256,8 +262,7 @@ pub async fn run(
             outcome: outcome
                 .error
                 .as_ref()
-                .and_then(|e| e["kind"].as_str())
-                .unwrap_or(status)
+                .map_or(status.as_str(), |e| e.kind.as_str())
                 .to_owned(),
         })
         .inc();
@@ -269,14 +274,14 @@ pub async fn run(
 async fn finish(
     service: &Service,
     job: &mut Job,
-    status: &str,
+    status: ExecutionStatus,
     outcome: Outcome,
-) -> Result<(), String> {
+) -> Result<(), Fault> {
     // The audit trail is the execution itself; the log tells of failures.
-    if status == "succeeded" {
+    if status == ExecutionStatus::Succeeded {
         tracing::debug!(execution = %job.row.id, resource = %job.resource_name, action = %job.row.action, "run succeeded");
     } else {
-        tracing::info!(execution = %job.row.id, resource = %job.resource_name, action = %job.row.action, status, "run failed");
+        tracing::info!(execution = %job.row.id, resource = %job.resource_name, action = %job.row.action, %status, "run failed");
     }
     service
         .db
@@ -290,9 +295,7 @@ pub struct Execution {
     pub id: String,
     pub resource: String,
     pub action: String,
-    /// queued, running, succeeded, failed or interrupted (the service
-    /// stopped before it finished; it is never run again).
-    pub status: String,
+    pub status: ExecutionStatus,
     /// The API token's name that asked for it (the audit trail).
     pub token: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -307,8 +310,7 @@ pub struct Execution {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub summary: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<RunError>)]
-    pub error: Option<Value>,
+    pub error: Option<ErrorReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub http_requests: Option<u64>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -320,21 +322,6 @@ pub struct Execution {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub finished_at: Option<String>,
     pub timings: Timings,
-}
-
-/// How a run failed.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct RunError {
-    /// invalid-input, config, auth, forbidden, not-found, conflict,
-    /// rate-limited, upstream, timeout, denied, internal, interrupted.
-    pub kind: String,
-    pub message: String,
-    /// Whether the same call may succeed later.
-    pub retryable: bool,
-    pub http_status: Option<u16>,
-    /// Zoom's own error code.
-    pub upstream_code: Option<i64>,
-    pub retry_after_secs: Option<u64>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -87,7 +87,7 @@ pub fn create(
 
 /// The grant of a presented token; `None` when it is unknown, malformed or
 /// revoked (the caller answers 401 alike, saying nothing of which).
-pub fn verify(db: &Db, presented: &str) -> Result<Option<Grant>, String> {
+pub fn verify(db: &Db, presented: &str) -> Result<Option<Grant>, super::problem::Fault> {
     let Some((id, secret)) = presented
         .strip_prefix(PREFIX)
         .and_then(|rest| rest.split_once('_'))

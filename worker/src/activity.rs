@@ -22,7 +22,9 @@ use temporalio_sdk::activities::{ActivityContext, ActivityError};
 use tracing::Instrument;
 
 use super::Shared;
-use soar_host::{Error, ErrorKind, InvokeOptions, Prepared, Resource};
+use soar_host::{
+    Envelope, Error, ErrorClass, ErrorKind, ErrorReport, InvokeOptions, Prepared, Resource,
+};
 
 /// The activities' implementation, over the worker's shared state.
 pub struct Actions(pub(super) Arc<Shared>);
@@ -36,7 +38,7 @@ struct Input {
     action: String,
     #[serde(default = "empty_object")]
     params: Value,
-    /// Accepted for plugins that can forward it; see the README.
+    /// Accepted for plugins that can forward it; see docs/worker.md.
     #[serde(default)]
     idempotency_key: Option<String>,
 }
@@ -64,7 +66,7 @@ impl Actions {
         self: Arc<Self>,
         ctx: ActivityContext,
         input: Value,
-    ) -> Result<Value, ActivityError> {
+    ) -> Result<Envelope, ActivityError> {
         // Inside the SDK's span, which names the workflow, run and activity.
         let span = tracing::info_span!("run_action", attempt = ctx.info().attempt);
         self.run(&ctx, input).instrument(span).await
@@ -90,7 +92,7 @@ impl Actions {
 }
 
 impl Actions {
-    async fn run(&self, ctx: &ActivityContext, input: Value) -> Result<Value, ActivityError> {
+    async fn run(&self, ctx: &ActivityContext, input: Value) -> Result<Envelope, ActivityError> {
         let (input, resource) = self.input(input)?;
         let prepared = self.prepare(&input, &resource).await?;
         let idempotent = prepared.action().idempotent;
@@ -127,7 +129,7 @@ impl Actions {
                             Ok(invocation.to_envelope())
                         }
                         Err(e) => {
-                            tracing::info!(kind = e.kind(), "failed: {e}");
+                            tracing::info!(kind = e.kind().as_str(), "failed: {e}");
                             Err(failure(&e, idempotent, &input.action))
                         }
                     };
@@ -148,7 +150,7 @@ impl Actions {
     fn input(&self, input: Value) -> Result<(Input, Arc<Resource>), ActivityError> {
         let input: Input = serde_json::from_value(input).map_err(|e| {
             rejected(
-                "invalid-input",
+                ErrorKind::InvalidInput,
                 format!(
                     "the input must be {{\"resource\", \"action\", \"params\"?, \"idempotency_key\"?}}: {e}"
                 ),
@@ -161,7 +163,7 @@ impl Actions {
         let Some(resource) = registry.get(&input.resource) else {
             let known: Vec<&str> = registry.resources.keys().map(String::as_str).collect();
             return Err(rejected(
-                "resource",
+                ErrorKind::Resource,
                 format!(
                     "no resource `{}` on this worker; it serves: {}",
                     soar_host::redact::printable(&input.resource),
@@ -230,9 +232,11 @@ fn ambiguous(e: &Error) -> bool {
 fn failure(e: &Error, idempotent: bool, action: &str) -> ActivityError {
     let ambiguous = !idempotent && ambiguous(e);
     let retryable = e.retryable() && !ambiguous;
-    let mut details = e.to_json();
-    details["retryable"] = retryable.into();
-    details["ambiguous"] = ambiguous.into();
+    let details = ErrorReport {
+        retryable,
+        ambiguous: Some(ambiguous),
+        ..e.report()
+    };
     let message = if ambiguous {
         format!(
             "{e}; not retried: `{action}` is not idempotent and its request may have reached the \
@@ -247,7 +251,7 @@ fn failure(e: &Error, idempotent: bool, action: &str) -> ActivityError {
     };
     ActivityError::application(
         ApplicationFailure::builder(message)
-            .type_name(e.kind().to_owned())
+            .type_name(e.kind().as_str().to_owned())
             .non_retryable(!retryable)
             .maybe_next_retry_delay(retry_after.map(Duration::from_secs))
             .details(details)
@@ -257,22 +261,23 @@ fn failure(e: &Error, idempotent: bool, action: &str) -> ActivityError {
 
 /// A non-retryable failure the host did not report as an [`Error`]: bad
 /// input (`rejected`) or a retry refused (`ambiguous`).
-fn refusal(kind: &str, class: &str, message: String, ambiguous: bool) -> ActivityError {
-    let details = json!({
-        "kind": kind, "class": class, "message": message,
-        "retryable": false, "ambiguous": ambiguous,
-    });
+fn refusal(kind: ErrorKind, class: ErrorClass, message: String, ambiguous: bool) -> ActivityError {
+    let details = ErrorReport {
+        retryable: false,
+        ambiguous: Some(ambiguous),
+        ..ErrorReport::new(kind, class, message.clone())
+    };
     ActivityError::application(
         ApplicationFailure::builder(message)
-            .type_name(kind.to_owned())
+            .type_name(kind.as_str().to_owned())
             .non_retryable(true)
             .details(details)
             .build(),
     )
 }
 
-fn rejected(kind: &str, message: String) -> ActivityError {
-    refusal(kind, "rejected", message, false)
+fn rejected(kind: ErrorKind, message: String) -> ActivityError {
+    refusal(kind, ErrorClass::Rejected, message, false)
 }
 
 fn ambiguous_retry(action: &str, attempt: u32) -> ActivityError {
@@ -281,5 +286,5 @@ fn ambiguous_retry(action: &str, attempt: u32) -> ActivityError {
          (this is attempt {attempt}); not run again: check what it did, then start a new run \
          (run_action_workflow never retries it)"
     );
-    refusal("ambiguous", "failed", message, true)
+    refusal(ErrorKind::Ambiguous, ErrorClass::Failed, message, true)
 }

@@ -32,7 +32,10 @@ impl RunActionWorkflow {
     /// `{resource, action, params?}` in; `run_action`'s envelope out, or
     /// the workflow fails with the activity's failure as its cause.
     #[run(name = "run_action_workflow")]
-    pub async fn run(ctx: &mut WorkflowContext<Self>, input: Value) -> WorkflowResult<Value> {
+    pub async fn run(
+        ctx: &mut WorkflowContext<Self>,
+        input: Value,
+    ) -> WorkflowResult<soar_host::Envelope> {
         let check = LocalActivityOptions::builder()
             .schedule_to_close_timeout(Duration::from_secs(60))
             .retry_policy(RetryPolicy::builder().maximum_attempts(3).build())

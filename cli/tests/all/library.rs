@@ -311,7 +311,7 @@ async fn the_deadline_covers_the_token_fetch() {
     // The HTTP request's own timeout and the action's deadline are the same
     // instant; whichever the runtime sees first reports, as the same kind.
     let text = err.to_string();
-    assert_eq!(err.kind(), "timeout", "{text}");
+    assert_eq!(err.kind(), soar_host::ErrorKind::Timeout, "{text}");
     assert!(text.contains("POST 127.0.0.1/oauth/token"), "{text}");
     assert!(env.api_requests().is_empty(), "no API call without a token");
 }
@@ -455,7 +455,7 @@ async fn a_rotated_secret_file_is_read_at_the_next_run() {
         .expect("the first secret is Zoom's");
     std::fs::write(&secret_file, "a-revoked-secret-0000").expect("rotate the file");
     let err = get_me(&host, &resource).await.unwrap_err();
-    assert_eq!(err.kind(), "auth", "{err:?}");
+    assert_eq!(err.kind(), soar_host::ErrorKind::Auth, "{err:?}");
     // The new secret asked for its own token (and Zoom refused it).
     assert_eq!(env.token_requests().len(), 2);
     assert_eq!(env.api_requests().len(), 1);

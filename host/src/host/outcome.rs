@@ -22,24 +22,14 @@ pub struct Invocation {
 
 impl Invocation {
     /// The result envelope, as `invoke --envelope` prints it and the
-    /// Temporal worker's `run_action` returns it:
-    /// `{"status": "success", "data", "http_requests", "elapsed_ms", "files"?}`.
-    pub fn to_envelope(&self) -> Value {
-        let mut envelope = serde_json::json!({
-            "status": "success",
-            "data": self.data,
-            "http_requests": self.http_requests,
-            "elapsed_ms": self.elapsed.as_millis() as u64,
-        });
-        if !self.files.is_empty() {
-            envelope["files"] = self
-                .files
-                .iter()
-                .map(|f| f.display().to_string())
-                .collect::<Vec<_>>()
-                .into();
+    /// Temporal worker's `run_action` returns it.
+    pub fn to_envelope(&self) -> crate::Envelope {
+        crate::Envelope::Success {
+            data: self.data.clone(),
+            http_requests: self.http_requests,
+            elapsed_ms: self.elapsed.as_millis() as u64,
+            files: self.files.clone(),
         }
-        envelope
     }
 }
 

@@ -388,6 +388,16 @@ async fn the_openapi_document_covers_every_route() {
             "/v1/webhooks/{resource}",
         ]
     );
+    // The wire vocabulary is documented as the host defines it.
+    let schemas = &doc["components"]["schemas"];
+    assert_eq!(
+        schemas["ExecutionStatus"]["enum"],
+        serde_json::json!(["queued", "running", "succeeded", "failed", "interrupted"]),
+        "{schemas}"
+    );
+    let kinds = schemas["ErrorKind"]["enum"].as_array().expect("ErrorKind");
+    assert!(kinds.contains(&"rate-limited".into()) && kinds.contains(&"interrupted".into()));
+    assert!(schemas["ErrorReport"]["properties"]["upstream_code"].is_object());
     // Every route the document names answers (none is 404 "no such route").
     let token = s.token("t", &[]);
     for path in &paths {
