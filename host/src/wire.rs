@@ -198,11 +198,6 @@ impl ExecutionStatus {
             ExecutionStatus::Interrupted => "interrupted",
         }
     }
-
-    /// Whether it has ended (it will not change again).
-    pub fn is_final(self) -> bool {
-        !matches!(self, ExecutionStatus::Queued | ExecutionStatus::Running)
-    }
 }
 
 impl fmt::Display for ExecutionStatus {
@@ -248,23 +243,6 @@ pub enum ProblemType {
 
 impl ProblemType {
     pub const PREFIX: &'static str = "urn:soar-host:problem:";
-
-    pub const ALL: [ProblemType; 14] = [
-        ProblemType::Unauthorized,
-        ProblemType::Forbidden,
-        ProblemType::NotFound,
-        ProblemType::InvalidInput,
-        ProblemType::UnknownAction,
-        ProblemType::ResourceUnavailable,
-        ProblemType::InvalidIdempotencyKey,
-        ProblemType::IdempotencyMismatch,
-        ProblemType::IdempotencyInProgress,
-        ProblemType::Overloaded,
-        ProblemType::PayloadTooLarge,
-        ProblemType::WebhookRejected,
-        ProblemType::Unavailable,
-        ProblemType::Internal,
-    ];
 
     pub fn slug(self) -> &'static str {
         match self {

@@ -260,7 +260,11 @@ pub async fn execution(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Execution>, Problem> {
-    match service.db.execution(&id)? {
+    let row = {
+        let id = id.clone();
+        service.on_db(move |db| db.execution(&id)).await?
+    };
+    match row {
         Some(row) if caller.0.sees(&row.resource) => Ok(Json(row.into())),
         _ => Err(Problem::not_found(format!("no execution `{id}`"))),
     }
@@ -296,19 +300,25 @@ pub async fn executions(
     Query(filter): Query<ExecutionFilter>,
 ) -> Result<Json<ExecutionPage>, Problem> {
     let limit = filter.limit.unwrap_or(50).clamp(1, 200);
-    let rows = service.db.executions(&ExecutionQuery {
-        resources: caller.0.resources.as_deref(),
-        resource: filter.resource.as_deref(),
-        action: filter.action.as_deref(),
-        status: filter
-            .status
-            .as_deref()
-            .map(str::parse)
-            .transpose()
-            .map_err(Problem::invalid_input)?,
-        before: filter.before,
-        limit,
-    })?;
+    let status = filter
+        .status
+        .as_deref()
+        .map(str::parse)
+        .transpose()
+        .map_err(Problem::invalid_input)?;
+    let resources = caller.0.resources.clone();
+    let rows = service
+        .on_db(move |db| {
+            db.executions(&ExecutionQuery {
+                resources: resources.as_deref(),
+                resource: filter.resource.as_deref(),
+                action: filter.action.as_deref(),
+                status,
+                before: filter.before,
+                limit,
+            })
+        })
+        .await?;
     let next = (rows.len() == limit as usize).then(|| rows[rows.len() - 1].seq);
     Ok(Json(ExecutionPage {
         executions: rows.into_iter().map(Execution::from).collect(),

@@ -29,7 +29,7 @@ use super::Service;
 use super::api::Caller;
 use super::db::{EventQuery, EventRow, now_ms};
 use super::metrics::EventLabels;
-use super::problem::{Fault, Problem};
+use super::problem::Problem;
 use super::runs::rfc3339;
 use soar_host::wire::ProblemType;
 use soar_host::{WebhookAnswer, WebhookRequest};
@@ -225,12 +225,9 @@ pub async fn receive(
                 payload,
                 digest,
             };
-            // A synced commit waits on the disk: not on the async threads,
-            // which answer everyone else meanwhile.
-            let (db_service, event_type) = (Arc::clone(&service), row.event_type.clone());
-            let stored = tokio::task::spawn_blocking(move || db_service.db.insert_event(&row))
-                .await
-                .map_err(|e| Fault(format!("storing an event: {e}")))??;
+            // A synced commit waits on the disk.
+            let event_type = row.event_type.clone();
+            let stored = service.on_db(move |db| db.insert_event(&row)).await?;
             if let Some(seq) = stored {
                 count("stored");
                 service.events.send_replace(seq);
@@ -262,12 +259,16 @@ pub async fn list(
     Query(filter): Query<EventFilter>,
 ) -> Result<Json<EventPage>, Problem> {
     let limit = filter.limit.unwrap_or(100).clamp(1, 500);
-    let rows = service.db.events(&EventQuery {
-        resources: caller.0.resources.as_deref(),
-        event_type: filter.type_.as_deref(),
-        after: filter.after.unwrap_or(0),
-        limit,
-    })?;
+    let rows = service
+        .on_db(move |db| {
+            db.events(&EventQuery {
+                resources: caller.0.resources.as_deref(),
+                event_type: filter.type_.as_deref(),
+                after: filter.after.unwrap_or(0),
+                limit,
+            })
+        })
+        .await?;
     let next_after = (rows.len() == limit as usize).then(|| rows[rows.len() - 1].seq);
     Ok(Json(EventPage {
         events: rows.into_iter().map(StoredEvent::from).collect(),
@@ -350,12 +351,17 @@ impl Tail {
             }
             // Seen before reading: an event stored after this read wakes us.
             self.wake.borrow_and_update();
-            match self.service.db.events(&EventQuery {
-                resources: self.resources.as_deref(),
-                event_type: self.event_type.as_deref(),
-                after: self.last,
-                limit: 200,
-            }) {
+            let (resources, event_type, after) =
+                (self.resources.clone(), self.event_type.clone(), self.last);
+            let read = self.service.on_db(move |db| {
+                db.events(&EventQuery {
+                    resources: resources.as_deref(),
+                    event_type: event_type.as_deref(),
+                    after,
+                    limit: 200,
+                })
+            });
+            match read.await {
                 Ok(rows) if !rows.is_empty() => {
                     self.backlog.extend(rows);
                     continue;

@@ -37,6 +37,7 @@ pub use db::Db;
 pub use runs::Limits;
 
 use metrics::Metrics;
+use problem::Fault;
 use runs::Gate;
 use soar_host::registry::{Registry, Resources};
 use soar_host::{Host, HostOptions, Store};
@@ -74,6 +75,20 @@ pub struct Service {
 }
 
 impl Service {
+    /// `f` on a blocking thread: database work that reads pages or
+    /// records with their results, or waits on the disk, stays off the
+    /// async threads, which answer everyone else meanwhile. (A token's
+    /// lookup, one short row by key, runs where it is asked.)
+    async fn on_db<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&Db) -> Result<T, Fault> + Send + 'static,
+    ) -> Result<T, Fault> {
+        let service = Arc::clone(self);
+        tokio::task::spawn_blocking(move || f(&service.db))
+            .await
+            .map_err(|e| Fault(format!("a database task failed: {e}")))?
+    }
+
     fn registry(&self) -> Arc<Registry> {
         self.registry.current()
     }
@@ -236,7 +251,7 @@ fn spawn_housekeeping(service: &Arc<Service>, retention: Duration) {
                 _ = every.tick() => {}
                 () = service.shutdown.cancelled() => return,
             }
-            match service.db.purge(retention) {
+            match service.on_db(move |db| db.purge(retention)).await {
                 Ok((0, 0)) => {}
                 Ok((executions, events)) => {
                     tracing::info!(executions, events, "records past their retention removed")

@@ -91,6 +91,16 @@ async fn a_newcomer_runs_actions_reads_them_back_and_replays_one() {
         .get("/v1/executions?action=get_user&status=succeeded", &token)
         .await;
     assert_eq!(filtered.body["executions"].as_array().unwrap().len(), 1);
+    let unknown = s.get("/v1/executions?status=done", &token).await;
+    assert_eq!(unknown.status, 422, "{unknown:?}");
+    assert_eq!(unknown.body["type"], "urn:soar-host:problem:invalid-input");
+    assert!(
+        unknown.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("succeeded"),
+        "names the statuses: {unknown:?}"
+    );
 
     // Replay: the same key and request answer the first run; Zoom sees nothing.
     let keyed = |body: Value| {
