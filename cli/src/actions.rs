@@ -133,7 +133,7 @@ pub fn markdown(m: &Manifest) -> String {
         // What a playbook may rely on: repeating it, and the result's fields.
         let repeat = if a.idempotent { "yes" } else { "no" };
         let _ = write!(out, "Idempotent: {repeat}.");
-        let fields = output_fields(a.output_schema.as_ref());
+        let fields = output_fields(a.output_schema.as_deref());
         if !fields.is_empty() {
             let _ = write!(out, " Output: {}.", fields.join(", "));
         }

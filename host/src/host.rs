@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -54,7 +54,10 @@ pub struct HostOptions {
 
 pub struct Host {
     runtime: Runtime,
-    store: Arc<Store>,
+    /// Where the store is (`None`: in memory); opened when a plugin first
+    /// runs, so that a command that runs none (`actions`) never opens it.
+    store_dir: Option<PathBuf>,
+    store: OnceLock<Arc<Store>>,
     client: reqwest::Client,
     /// The SHA-256 of each plugin file loaded, by what the file was then.
     file_digests: Mutex<HashMap<FileStamp, [u8; 32]>>,
@@ -73,8 +76,12 @@ pub struct InvokeOptions {
 
 impl Host {
     /// A host for many calls: instances come from a pool reserved now.
+    /// Its store is opened now: a long-running caller learns at start
+    /// that its state directory is unusable.
     pub fn new(options: HostOptions) -> Result<Self> {
-        Self::with_allocation(options, Allocation::Pooled)
+        let host = Self::with_allocation(options, Allocation::Pooled)?;
+        host.store()?;
+        Ok(host)
     }
 
     /// `Allocation::OnDemand` suits a process that makes a call or two and
@@ -87,17 +94,18 @@ impl Host {
                     message: format!("cannot start the WebAssembly runtime: {e:#}"),
                 }
             })?;
-        let store = match (options.no_store, options.state_dir.or_else(Store::default_dir)) {
-            (false, Some(dir)) => Store::open(&dir).map_err(|e| {
-                Error::Usage(format!(
-                    "cannot use the state directory: {e}; fix it, point --state-dir (or SOAR_HOST_STATE_DIR) elsewhere, or run with --no-store"
-                ))
-            })?,
+        let store_dir = match (
+            options.no_store,
+            options.state_dir.or_else(Store::default_dir),
+        ) {
+            (false, Some(dir)) => Some(dir),
             (false, None) => {
-                tracing::warn!("no state directory (HOME is not set): the store lasts this run only");
-                Store::in_memory()
+                tracing::warn!(
+                    "no state directory (HOME is not set): the store lasts this run only"
+                );
+                None
             }
-            (true, _) => Store::in_memory(),
+            (true, _) => None,
         };
         let client = http::client().map_err(|message| Error::Internal {
             plugin: "-".into(),
@@ -105,11 +113,29 @@ impl Host {
         })?;
         Ok(Self {
             runtime,
-            store: Arc::new(store),
+            store_dir,
+            store: OnceLock::new(),
             client,
             file_digests: Mutex::default(),
             pacer: Arc::default(),
         })
+    }
+
+    /// The persistent store (or the in-memory one), opened on first use.
+    fn store(&self) -> Result<&Arc<Store>> {
+        if let Some(store) = self.store.get() {
+            return Ok(store);
+        }
+        let store = match &self.store_dir {
+            Some(dir) => Store::open(dir).map_err(|e| {
+                Error::Usage(format!(
+                    "cannot use the state directory: {e}; fix it, point --state-dir (or SOAR_HOST_STATE_DIR) elsewhere, or run with --no-store"
+                ))
+            })?,
+            None => Store::in_memory(),
+        };
+        // Two first calls at once may both open it; one is kept.
+        Ok(self.store.get_or_init(|| Arc::new(store)))
     }
 
     /// What this host's runs did upstream: retries, rate-limit waits.
@@ -328,7 +354,7 @@ impl Host {
     ) -> Result<Prepared> {
         let plugin = self.plugin_of(resource, deadline).await?;
         let manifest = &plugin.manifest;
-        let Some(spec) = manifest.action(action) else {
+        let Some(index) = manifest.actions.iter().position(|a| a.name == action) else {
             return Err(Error::UnknownAction {
                 plugin: manifest.name.clone(),
                 action: redact::printable(action).into_owned(),
@@ -339,11 +365,12 @@ impl Host {
             action: action.to_owned(),
             message,
         };
+        let spec = &manifest.actions[index];
         let checker = plugin.checker(spec).map_err(invalid)?;
         let params = params::validate(spec, &checker, params).map_err(invalid)?;
         Ok(Prepared {
-            action: spec.clone(),
             plugin,
+            index,
             params,
         })
     }
@@ -355,8 +382,8 @@ impl Host {
         options: &InvokeOptions,
         deadline: Deadline,
     ) -> Result<Invocation> {
-        let Prepared { plugin, action, .. } = prepared;
-        let (manifest, action) = (&plugin.manifest, &action.name);
+        let plugin = &prepared.plugin;
+        let (manifest, action) = (&plugin.manifest, &prepared.action().name);
         let config = self.resolve(resource, plugin)?;
         let call = Call::Invoke {
             action: action.to_owned(),
@@ -369,7 +396,7 @@ impl Host {
                 limits: resource.limits,
                 progress: options.progress.clone(),
             }),
-            repeatable: prepared.action.idempotent,
+            repeatable: prepared.action().idempotent,
         };
         let (answer, http_requests, files) = self
             .run(plugin, resource, &config, deadline, grant, call)
@@ -413,6 +440,7 @@ impl Host {
         grant: Grant,
         call: Call,
     ) -> Result<(Answer, u32, SavedFiles)> {
+        let store = self.store()?.scope(&resource.id);
         let state = InvocationState::new(
             resource.memory_limit_bytes,
             HttpGrant::new(
@@ -423,7 +451,7 @@ impl Host {
             )
             .paced(self.pacer.for_resource(&resource.id))
             .repeatable(grant.repeatable),
-            self.store.scope(&resource.id),
+            store,
             PluginLog::new(plugin.manifest.name.clone(), resource.label.clone()),
         );
         let (answer, mut state) = self.runtime.call(plugin, state, deadline, call).await;
@@ -537,14 +565,15 @@ impl Redact for Rule {
 /// the schema's types and valid: ready to run.
 pub struct Prepared {
     plugin: Arc<Plugin>,
-    action: crate::manifest::Action,
+    /// The action's place in the plugin's manifest.
+    index: usize,
     params: serde_json::Map<String, Value>,
 }
 
 impl Prepared {
     /// The action as the manifest declares it (kind, scopes, idempotency).
     pub fn action(&self) -> &crate::manifest::Action {
-        &self.action
+        &self.plugin.manifest.actions[self.index]
     }
 
     /// The params as they will be sent to the plugin.

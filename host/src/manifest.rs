@@ -7,6 +7,8 @@
 
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
+use std::sync::OnceLock;
 
 use crate::bindings as wit;
 
@@ -73,11 +75,74 @@ pub struct Action {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub operation: String,
     /// JSON Schema (2020-12) of the params object.
-    pub params_schema: Value,
+    pub params_schema: Schema,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub output_schema: Option<Value>,
+    pub output_schema: Option<Schema>,
     pub scopes: Vec<String>,
     pub idempotent: bool,
+}
+
+/// A JSON Schema, read from its text only when first used: a process that
+/// runs one action parses one action's schema, not all of them (the Zoom
+/// manifest's schemas are 87 KB of its 105).
+pub struct Schema {
+    text: Box<RawValue>,
+    value: OnceLock<Value>,
+}
+
+impl Schema {
+    pub fn value(&self) -> &Value {
+        self.value
+            .get_or_init(|| serde_json::from_str(self.text.get()).expect("a schema's text is JSON"))
+    }
+}
+
+impl From<Value> for Schema {
+    fn from(value: Value) -> Self {
+        let text = serde_json::value::to_raw_value(&value).expect("a JSON value is JSON");
+        Self {
+            text,
+            value: OnceLock::from(value),
+        }
+    }
+}
+
+impl std::ops::Deref for Schema {
+    type Target = Value;
+
+    fn deref(&self) -> &Value {
+        self.value()
+    }
+}
+
+impl Clone for Schema {
+    fn clone(&self) -> Self {
+        Self {
+            text: self.text.clone(),
+            value: self.value.clone(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Schema {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.text.get())
+    }
+}
+
+impl Serialize for Schema {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.text.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Schema {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(Self {
+            text: Box::<RawValue>::deserialize(deserializer)?,
+            value: OnceLock::new(),
+        })
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -245,8 +310,8 @@ impl Manifest {
                 title: a.title,
                 description: a.description,
                 operation: a.operation,
-                params_schema,
-                output_schema,
+                params_schema: params_schema.into(),
+                output_schema: output_schema.map(Schema::from),
                 scopes: a.scopes,
                 idempotent: a.idempotent,
             });

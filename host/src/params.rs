@@ -304,7 +304,8 @@ mod tests {
                 "$defs": {"settings": {"type": "object", "properties": {
                     "in_meeting": {"type": "object", "properties": {"chat": {"type": "boolean"}}}
                 }}}
-            }),
+            })
+            .into(),
             output_schema: None,
             scopes: vec![],
             idempotent: true,

@@ -2,7 +2,7 @@
 //! function that runs it, side by side, so they cannot drift apart.
 
 use serde::de::DeserializeOwned;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::{ActionError, ActionKind};
 
@@ -37,7 +37,7 @@ impl From<Value> for Output {
     }
 }
 
-type Runner<C> = Box<dyn Fn(&mut C, Map<String, Value>) -> Result<Output, ActionError>>;
+type Runner<C> = Box<dyn Fn(&mut C, &str) -> Result<Output, ActionError>>;
 type SchemaFn = Box<dyn Fn() -> Value>;
 
 /// An action of a plugin whose runs get a `&mut C` (its [`crate::Plugin::Context`]).
@@ -78,8 +78,12 @@ impl<C> Action<C> {
         self.scopes
     }
 
-    /// Runs it on params the host has checked against its schema.
-    pub fn run(&self, context: &mut C, params: Map<String, Value>) -> Result<Output, ActionError> {
+    /// Runs it on params the host has checked against its schema: a JSON
+    /// object as text, parsed once, straight into the action's params type.
+    pub fn run(&self, context: &mut C, params: &str) -> Result<Output, ActionError> {
+        if !params.trim_start().starts_with('{') {
+            return Err(ActionError::invalid_input("params must be a JSON object"));
+        }
         (self.run)(context, params)
     }
 }
@@ -188,7 +192,7 @@ impl ActionBuilder {
             output: self.output,
             idempotent: self.idempotent,
             run: Box::new(move |context, params| {
-                let params: T = serde_json::from_value(Value::Object(params)).map_err(|e| {
+                let params: T = serde_json::from_str(params).map_err(|e| {
                     ActionError::invalid_input(format!("params of `{name}` do not fit: {e}"))
                 })?;
                 run(context, params).map(Into::into)

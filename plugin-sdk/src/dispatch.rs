@@ -3,8 +3,6 @@
 
 use std::marker::PhantomData;
 
-use serde_json::Value;
-
 use crate::bindings::soar::plugin::types::ConfigValue;
 use crate::{ActionError, Config, Manifest, Plugin, TestReport, WebhookOutcome, WebhookRequest};
 
@@ -63,10 +61,6 @@ pub fn invoke<P: Plugin>(
         return Err(ActionError::invalid_input(format!(
             "unknown action `{action}`"
         )));
-    };
-    let params = match serde_json::from_str(params) {
-        Ok(Value::Object(map)) => map,
-        _ => return Err(ActionError::invalid_input("params must be a JSON object")),
     };
     let mut context = P::connect(config)?;
     declared

@@ -491,3 +491,41 @@ fn a_wrong_shape_deep_inside_settings_is_refused_with_its_path() {
     let body: serde_json::Value = serde_json::from_slice(&sent.body).unwrap();
     assert_eq!(body["in_meeting"]["chat"], json!(false));
 }
+
+#[test]
+fn an_unusable_state_directory_stops_a_run_but_not_a_listing() {
+    let env = Env::new();
+    let resource = env.resource.to_str().unwrap();
+    let blocked = tempfile::tempdir().unwrap();
+    let file = blocked.path().join("a-file");
+    std::fs::write(&file, "not a directory").unwrap();
+    let state = file.join("state");
+    let state = state.to_str().unwrap();
+    // Listing actions runs no plugin: the store is not opened.
+    let listed = env.cli(&["--state-dir", state, "actions", resource]);
+    assert_eq!(listed.code, 0, "{listed:?}");
+    assert!(listed.stdout.contains("get_user"), "{listed:?}");
+    // A run needs it: refused before the plugin runs, with what to do.
+    let run = env.cli(&[
+        "--state-dir",
+        state,
+        "invoke",
+        resource,
+        "get_user",
+        "-p",
+        "user_id=me",
+    ]);
+    assert_rejected(&env, &run, "cannot use the state directory");
+    assert!(run.stderr.contains("--no-store"), "{run:?}");
+    let run = env.cli(&[
+        "--state-dir",
+        state,
+        "--no-store",
+        "invoke",
+        resource,
+        "get_user",
+        "-p",
+        "user_id=me",
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+}
