@@ -192,18 +192,39 @@ impl Host {
 
     pub async fn manifest(&self, resource: &Resource) -> Result<Manifest> {
         let deadline = Deadline::after(resource.timeout);
-        Ok(self.plugin_of(resource, deadline).await?.manifest.clone()).redact()
+        self.manifest_of(resource, deadline).await.redact()
     }
 
     /// The resource's egress list, as its plugin's manifest resolves it.
     pub async fn egress(&self, resource: &Resource) -> Result<Vec<Rule>> {
         let deadline = Deadline::after(resource.timeout);
         async {
-            let plugin = self.plugin_of(resource, deadline).await?;
-            Ok(self.resolve(resource, &plugin)?.egress.rules.clone())
+            let manifest = self.manifest_of(resource, deadline).await?;
+            let config = resource.resolve(&manifest)?;
+            redact::register(&config.secrets);
+            Ok(config.egress.rules)
         }
         .await
         .redact()
+    }
+
+    /// The manifest of a resource's plugin: that of a plugin this host
+    /// loaded, or the one the disk cache keeps beside the compiled
+    /// component. Listing actions and resolving egress need no code, and
+    /// deserialising and linking it cost more than the rest of `actions`.
+    /// Else the plugin is loaded.
+    async fn manifest_of(&self, resource: &Resource, deadline: Deadline) -> Result<Manifest> {
+        let known = plugins::resolve(&resource.plugin, resource.base_dir())
+            .ok()
+            .and_then(|source| match source.body {
+                Body::Builtin { digest, .. } => Some(digest),
+                Body::File(stamp) => self.file_digests.lock().ok()?.get(&stamp).copied(),
+            })
+            .and_then(|digest| self.runtime.cached_manifest(&digest));
+        match known {
+            Some(manifest) => Ok(manifest),
+            None => Ok(self.plugin_of(resource, deadline).await?.manifest.clone()),
+        }
     }
 
     async fn plugin_of(&self, resource: &Resource, deadline: Deadline) -> Result<Arc<Plugin>> {

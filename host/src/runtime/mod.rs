@@ -195,6 +195,17 @@ impl Runtime {
         self.plugins.lock().ok()?.get(key).cloned()
     }
 
+    /// The manifest of the component with this SHA-256, without its code:
+    /// a loaded plugin's, or the one the disk cache keeps beside the
+    /// compiled component (written only once it loaded and described
+    /// itself).
+    pub fn cached_manifest(&self, key: &[u8; 32]) -> Option<Manifest> {
+        if let Some(plugin) = self.loaded(key) {
+            return Some(plugin.manifest.clone());
+        }
+        self.disk_cache.as_ref()?.load_manifest(key)
+    }
+
     /// Compile (or fetch from a cache) a component and read its manifest,
     /// within `deadline`. `key` is the SHA-256 of `wasm` (see [`digest`]). A
     /// component that fails is remembered as broken, and refused at once
