@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 port="${ZOOM_SANDBOX_PORT:-8790}"
-echo "==> cargo build --release (first time: about 11 minutes, wasmtime is large)"
+echo "==> cargo build --release (first time: about 16 minutes on 2 cores, wasmtime is large)"
 cargo build --release --locked --quiet
 
 host=target/release/soar-host
