@@ -21,7 +21,7 @@ pub async fn run(host: &Host, args: Args) -> i32 {
         async {
             let resource = Resource::load(Path::new(&args.target))?;
             let manifest = host.manifest(&resource).await?;
-            let egress = host.egress(&resource).await?;
+            let egress = Host::egress_for(&resource, &manifest)?;
             Ok((manifest, Some(egress)))
         }
         .await

@@ -197,15 +197,15 @@ impl Host {
 
     /// The resource's egress list, as its plugin's manifest resolves it.
     pub async fn egress(&self, resource: &Resource) -> Result<Vec<Rule>> {
-        let deadline = Deadline::after(resource.timeout);
-        async {
-            let manifest = self.manifest_of(resource, deadline).await?;
-            let config = resource.resolve(&manifest)?;
-            redact::register(&config.secrets);
-            Ok(config.egress.rules)
-        }
-        .await
-        .redact()
+        let manifest = self.manifest(resource).await?;
+        Self::egress_for(resource, &manifest)
+    }
+
+    /// [`Host::egress`] for a manifest the caller already has.
+    pub fn egress_for(resource: &Resource, manifest: &Manifest) -> Result<Vec<Rule>> {
+        let config = resource.resolve(manifest).map_err(Redact::redact)?;
+        redact::register(&config.secrets);
+        Ok(config.egress.rules)
     }
 
     /// The manifest of a resource's plugin: that of a plugin this host

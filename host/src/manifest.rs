@@ -85,6 +85,7 @@ pub struct Action {
 /// A JSON Schema, read from its text only when first used: a process that
 /// runs one action parses one action's schema, not all of them (the Zoom
 /// manifest's schemas are 87 KB of its 105).
+#[derive(Clone)]
 pub struct Schema {
     text: Box<RawValue>,
     value: OnceLock<Value>,
@@ -112,15 +113,6 @@ impl std::ops::Deref for Schema {
 
     fn deref(&self) -> &Value {
         self.value()
-    }
-}
-
-impl Clone for Schema {
-    fn clone(&self) -> Self {
-        Self {
-            text: self.text.clone(),
-            value: self.value.clone(),
-        }
     }
 }
 

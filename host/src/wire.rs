@@ -140,10 +140,6 @@ impl ErrorReport {
             ambiguous: None,
         }
     }
-
-    pub fn to_value(&self) -> Value {
-        serde_json::to_value(self).expect("an error report is JSON")
-    }
 }
 
 /// The result envelope, as `invoke --envelope` prints it and the worker's
@@ -288,7 +284,7 @@ mod tests {
             upstream_code: Some(1001),
             ..ErrorReport::new(ErrorKind::NotFound, ErrorClass::Failed, "no such user")
         };
-        let value = report.to_value();
+        let value = serde_json::to_value(&report).unwrap();
         assert_eq!(value["kind"], "not-found");
         assert_eq!(value["class"], "failed");
         assert_eq!(value.get("ambiguous"), None);

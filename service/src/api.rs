@@ -24,7 +24,7 @@ use super::problem::Problem;
 use super::tokens::{self, Grant};
 use super::{Service, actions, events};
 use soar_host::resource::ConfigSource;
-use soar_host::{Manifest, Resource};
+use soar_host::{Host, Manifest, Resource};
 
 pub fn router(service: Arc<Service>) -> axum::Router {
     let limit = service.max_body_bytes;
@@ -353,7 +353,7 @@ async fn resource(
         .manifest(&resource)
         .await
         .map_err(unavailable)?;
-    let egress = service.host.egress(&resource).await.map_err(unavailable)?;
+    let egress = Host::egress_for(&resource, &manifest).map_err(unavailable)?;
     let secret = |field: &str| manifest.config.iter().any(|c| c.name == field && c.secret);
     let config: Map<String, Value> = resource
         .config
