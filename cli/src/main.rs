@@ -10,6 +10,7 @@
 
 mod actions;
 mod invoke;
+mod playbook;
 #[cfg(feature = "serve")]
 mod serve;
 mod test;
@@ -88,6 +89,8 @@ and print one line per resource; exit 1 if any failed."
     Invoke(invoke::Args),
     /// List a plugin's actions with their params, kind and scopes
     Actions(actions::Args),
+    /// Check playbooks and run one's manual trigger
+    Playbook(playbook::Args),
     /// Serve the HTTP API: run actions, read executions, receive webhooks
     #[cfg(feature = "serve")]
     Serve(serve::Args),
@@ -161,6 +164,7 @@ fn run() -> i32 {
             Command::Test(args) => test::run(&host, args).await,
             Command::Invoke(args) => invoke::run(&host, args).await,
             Command::Actions(args) => actions::run(&host, args).await,
+            Command::Playbook(args) => playbook::run(&host, args).await,
             #[cfg(feature = "serve")]
             Command::Serve(_) | Command::Token(_) => unreachable!("handled above"),
             #[cfg(feature = "worker")]

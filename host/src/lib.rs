@@ -28,13 +28,13 @@ pub use capabilities::http::{Progress, UpstreamStats, client as http_client};
 pub use capabilities::store::Store;
 pub use error::{Error, ErrorClass, ErrorKind};
 pub use host::{
-    Allocation, Host, HostOptions, Invocation, InvokeOptions, Prepared, Readiness, TestOutcome,
-    WebhookAnswer, WebhookRequest,
+    Allocation, Host, HostOptions, Invocation, InvokeOptions, MAX_RESULT_BYTES, Prepared,
+    Readiness, TestOutcome, WebhookAnswer, WebhookRequest,
 };
 pub use manifest::Manifest;
 pub use resource::Resource;
 pub use runtime::Plugin;
-pub use wire::{Envelope, ErrorReport, ExecutionStatus};
+pub use wire::{Envelope, ErrorReport, ExecutionStatus, RunStatus, StepStatus};
 
 /// Lower-case hexadecimal of `bytes` (digests, random ids).
 pub fn hex(bytes: &[u8]) -> String {

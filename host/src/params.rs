@@ -57,6 +57,46 @@ pub fn validate(
     }
 }
 
+/// One way params fail their action's schema.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    /// The JSON Pointer of the value it is about; for a missing or unknown
+    /// member, the member's own.
+    pub pointer: String,
+    pub message: String,
+}
+
+/// Every way `params` fails the action's schema, scalars coerced as
+/// [`validate`] coerces them: what a playbook's check reports, each at its
+/// place.
+pub fn violations(action: &Action, checker: &Checker, params: &Value) -> Vec<Violation> {
+    let mut value = params.clone();
+    coerce(&action.params_schema, &action.params_schema, &mut value, 0);
+    checker
+        .validator
+        .iter_errors(&value)
+        .map(|error| {
+            let mut pointer = error.instance_path().as_str().to_owned();
+            let member = match error.kind() {
+                ValidationErrorKind::Required { property } => property.as_str(),
+                ValidationErrorKind::AdditionalProperties { unexpected }
+                | ValidationErrorKind::UnevaluatedProperties { unexpected } => {
+                    unexpected.first().map(String::as_str)
+                }
+                _ => None,
+            };
+            if let Some(name) = member {
+                pointer.push('/');
+                pointer.push_str(&name.replace('~', "~0").replace('/', "~1"));
+            }
+            Violation {
+                pointer,
+                message: message(action, &error),
+            }
+        })
+        .collect()
+}
+
 /// How deep coercion follows nested schemas and `$ref`s.
 const MAX_DEPTH: u32 = 32;
 

@@ -72,9 +72,35 @@ fn the_host_library_carries_no_server_openapi_temporal_or_argument_parser() {
 }
 
 #[test]
+fn playbooks_sit_on_the_host_alone() {
+    let playbook = tree("soar-playbook", &[]);
+    assert!(
+        playbook.iter().any(|(name, _)| name == "soar-host"),
+        "{playbook:?}"
+    );
+    assert!(
+        playbook.iter().any(|(name, _)| name == "minijinja"),
+        "{playbook:?}"
+    );
+    let mut banned = SERVICE_AND_WORKER.to_vec();
+    banned.extend([
+        "clap",
+        "tracing-subscriber",
+        "mimalloc",
+        "serde_yaml",
+        "serde_yml",
+    ]);
+    assert_eq!(banned_in(&playbook, &banned), Vec::<String>::new());
+}
+
+#[test]
 fn the_lean_cli_carries_neither_the_service_nor_the_worker() {
     let lean = tree("soar-host-cli", &["--no-default-features"]);
     assert!(lean.iter().any(|(name, _)| name == "clap"), "{lean:?}");
+    assert!(
+        lean.iter().any(|(name, _)| name == "soar-playbook"),
+        "{lean:?}"
+    );
     assert_eq!(banned_in(&lean, SERVICE_AND_WORKER), Vec::<String>::new());
     // The full binary has both.
     let full = tree("soar-host-cli", &[]);

@@ -14,6 +14,7 @@ mod fuzz_parsing;
 mod hostile_plugin;
 mod layout;
 mod library;
+mod playbooks;
 mod readme;
 mod service;
 mod store;

@@ -1,0 +1,317 @@
+//! `soar-host playbook check|run`: check playbook files against the
+//! resources' plugins, and run one's manual trigger in the foreground.
+
+use std::io::{IsTerminal, Read};
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+use soar_host::registry::Registry;
+use soar_host::{Host, RunStatus};
+use soar_playbook::{Catalog, Direct, Finding, Limits, Playbook, Progress, Start, Trigger};
+
+#[derive(clap::Args)]
+#[command(
+    long_about = "Check and run playbooks: YAML files of steps that call actions, started by people, \
+webhooks, schedules and watches (the format: docs/playbooks.md).\n\n\
+Exit codes: 0 valid / the run succeeded; 1 the run failed; 2 invalid (a finding, bad inputs, \
+a limit found before anything was sent).",
+    after_help = "Examples:\n  soar-host playbook check\n  soar-host playbook check playbooks/contain-compromised-account.yaml --json\n  \
+soar-host playbook run contain-compromised-account --input '{\"user_id\": \"jane@example.com\"}' --dry-run"
+)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Sub,
+}
+
+#[derive(clap::Args)]
+struct Dirs {
+    /// The resources directory: a playbook names a resource by its file's stem
+    #[arg(long, value_name = "DIR", default_value = "resources")]
+    resources: PathBuf,
+    /// The playbooks directory [default: `playbooks` beside the resources directory]
+    #[arg(long, value_name = "DIR")]
+    playbooks: Option<PathBuf>,
+}
+
+impl Dirs {
+    fn playbooks(&self) -> PathBuf {
+        self.playbooks.clone().unwrap_or_else(|| {
+            self.resources
+                .parent()
+                .unwrap_or(Path::new("."))
+                .join("playbooks")
+        })
+    }
+}
+
+#[derive(clap::Subcommand)]
+enum Sub {
+    /// Check playbooks: YAML, ids, expressions and the names they use, and every step against its
+    /// resource's plugin (the action exists, literal params fit its schema); each finding with
+    /// file:line:column
+    Check {
+        /// A playbook file or a directory of them [default: the playbooks directory]
+        path: Option<PathBuf>,
+        #[command(flatten)]
+        dirs: Dirs,
+        /// Print the findings as JSON on stdout
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run a playbook's manual trigger in the foreground and print the run record as JSON
+    Run {
+        /// A playbook file, or the name of one in the playbooks directory
+        playbook: String,
+        #[command(flatten)]
+        dirs: Dirs,
+        /// The inputs as a JSON object; `@FILE` reads a file, `@-` standard input
+        #[arg(long, value_name = "JSON")]
+        input: Option<String>,
+        /// Evaluate conditions and params and print the calls it would make; call nothing
+        #[arg(long)]
+        dry_run: bool,
+        /// The longest the run may take, e.g. 10m
+        #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = humantime::parse_duration)]
+        max_run_time: std::time::Duration,
+        /// One line of JSON instead of indented
+        #[arg(long)]
+        compact: bool,
+    },
+}
+
+pub async fn run(host: &Host, args: Args) -> i32 {
+    match args.command {
+        Sub::Check { path, dirs, json } => check(host, path, &dirs, json).await,
+        Sub::Run {
+            playbook,
+            dirs,
+            input,
+            dry_run,
+            max_run_time,
+            compact,
+        } => {
+            let limits = Limits {
+                run_time: max_run_time,
+                ..Limits::default()
+            };
+            run_one(
+                host,
+                &playbook,
+                &dirs,
+                input.as_deref(),
+                dry_run,
+                &limits,
+                compact,
+            )
+            .await
+        }
+    }
+}
+
+fn usage(message: impl std::fmt::Display) -> i32 {
+    eprintln!(
+        "error: {}",
+        soar_host::redact::printable(&message.to_string().replace('\n', " "))
+    );
+    2
+}
+
+async fn resources(host: &Host, dirs: &Dirs) -> Result<Registry, String> {
+    Registry::load(host, &dirs.resources)
+        .await
+        .map_err(|e| format!("{e}; point --resources at the directory of resource files"))
+}
+
+async fn check(host: &Host, path: Option<PathBuf>, dirs: &Dirs, json: bool) -> i32 {
+    let path = path.unwrap_or_else(|| dirs.playbooks());
+    let (playbooks, mut findings) = if path.is_dir() {
+        match soar_playbook::load_dir(&path) {
+            Ok((p, f)) => (p.into_values().collect::<Vec<_>>(), f),
+            Err(e) => return usage(e),
+        }
+    } else if path.exists() {
+        match Playbook::load(&path) {
+            Ok(p) => (vec![p], Vec::new()),
+            Err(f) => (Vec::new(), f),
+        }
+    } else {
+        return usage(format!(
+            "{} does not exist; give a playbook file or directory",
+            path.display()
+        ));
+    };
+    let registry = match resources(host, dirs).await {
+        Ok(r) => r,
+        Err(e) => return usage(e),
+    };
+    let mut catalog = Catalog::new(host, &registry, &dirs.resources);
+    let mut valid = Vec::new();
+    for playbook in playbooks {
+        let file = playbook.file.display().to_string();
+        match catalog.check(playbook).await {
+            Ok(checked) => valid.push((checked.playbook.name.clone(), file)),
+            Err(mut f) => findings.append(&mut f),
+        }
+    }
+    let ok = findings.is_empty();
+    if json {
+        let out = json!({
+            "valid": ok,
+            "playbooks": valid.iter().map(|(name, file)| json!({"name": name, "file": file})).collect::<Vec<_>>(),
+            "findings": findings,
+        });
+        println!("{}", serde_json::to_string_pretty(&out).expect("JSON"));
+    } else {
+        for (name, file) in &valid {
+            println!("ok       {name} ({file})");
+        }
+        for f in &findings {
+            println!("invalid  {}", soar_host::redact::printable(&f.to_string()));
+        }
+        if valid.is_empty() && findings.is_empty() {
+            println!("no playbooks (*.yaml, *.yml) in {}", path.display());
+        }
+    }
+    if ok { 0 } else { 2 }
+}
+
+fn print_findings(findings: &[Finding]) {
+    for f in findings {
+        eprintln!("error: {}", soar_host::redact::printable(&f.to_string()));
+    }
+}
+
+async fn run_one(
+    host: &Host,
+    reference: &str,
+    dirs: &Dirs,
+    input: Option<&str>,
+    dry_run: bool,
+    limits: &Limits,
+    compact: bool,
+) -> i32 {
+    let path = {
+        let given = Path::new(reference);
+        if given.is_file() {
+            given.to_owned()
+        } else {
+            let dir = dirs.playbooks();
+            match soar_playbook::load_dir(&dir) {
+                Ok((playbooks, _)) => match playbooks.get(reference) {
+                    Some(p) => p.file.clone(),
+                    None => {
+                        let known: Vec<&str> = playbooks.keys().map(String::as_str).collect();
+                        return usage(format!(
+                            "no playbook file or name `{reference}` in {} (valid playbooks: {}); `soar-host playbook check` says why one is not",
+                            dir.display(),
+                            if known.is_empty() {
+                                "none".into()
+                            } else {
+                                known.join(", ")
+                            }
+                        ));
+                    }
+                },
+                Err(e) => return usage(format!("`{reference}` is not a file, and {e}")),
+            }
+        }
+    };
+    let playbook = match Playbook::load(&path) {
+        Ok(p) => p,
+        Err(f) => {
+            print_findings(&f);
+            return 2;
+        }
+    };
+    let inputs = match inputs(input) {
+        Ok(v) => v,
+        Err(e) => return usage(e),
+    };
+    let registry = match resources(host, dirs).await {
+        Ok(r) => r,
+        Err(e) => return usage(e),
+    };
+    let checked = match Catalog::new(host, &registry, &dirs.resources)
+        .check(playbook)
+        .await
+    {
+        Ok(c) => c,
+        Err(f) => {
+            print_findings(&f);
+            return 2;
+        }
+    };
+    let start = Start {
+        trigger: Trigger {
+            kind: "manual".into(),
+            occurrence: None,
+        },
+        inputs,
+        event: None,
+        dry_run,
+    };
+    let record = match checked.new_run(start) {
+        Ok(r) => r,
+        Err(e) => return usage(e),
+    };
+    let terminal = std::io::stderr().is_terminal();
+    let observe = |record: &soar_playbook::RunRecord, progress: Progress| {
+        if let (true, Progress::Step(i)) = (terminal, progress) {
+            let step = &record.steps[i];
+            eprintln!("step {:<24} {}", step.id, step.status);
+        }
+    };
+    let caller = Direct {
+        host,
+        resources: &registry,
+    };
+    let record = checked.run(record, &caller, limits, &observe).await;
+    let text = if compact {
+        serde_json::to_string(&record)
+    } else {
+        serde_json::to_string_pretty(&record)
+    };
+    println!("{}", text.expect("a run record is JSON"));
+    if let Some(e) = &record.error {
+        eprintln!(
+            "error: {}",
+            soar_host::redact::printable(&e.message.replace('\n', " "))
+        );
+    }
+    exit_code(&record)
+}
+
+/// 0 succeeded; 2 failed before anything was sent (an expression, a
+/// limit); 1 failed otherwise.
+fn exit_code(record: &soar_playbook::RunRecord) -> i32 {
+    if record.status == RunStatus::Succeeded {
+        0
+    } else if record.steps.iter().all(|s| s.call.attempts == 0) {
+        2
+    } else {
+        1
+    }
+}
+
+/// `--input`: a JSON object, `@FILE`, or `@-`; none is `{}`.
+fn inputs(input: Option<&str>) -> Result<Value, String> {
+    let Some(input) = input else {
+        return Ok(json!({}));
+    };
+    let text = match input.strip_prefix('@') {
+        Some("-") => {
+            let mut text = String::new();
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .map_err(|e| format!("--input @-: {e}"))?;
+            text
+        }
+        Some(file) => std::fs::read_to_string(file).map_err(|e| format!("--input @{file}: {e}"))?,
+        None => input.to_owned(),
+    };
+    match serde_json::from_str(&text) {
+        Ok(v @ Value::Object(_)) => Ok(v),
+        Ok(_) => Err("--input must be a JSON object, e.g. '{\"user_id\": \"me\"}'".into()),
+        Err(e) => Err(format!("--input is not JSON: {e}")),
+    }
+}

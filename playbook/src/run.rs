@@ -1,0 +1,569 @@
+//! Running a checked playbook: each step's condition, items and params
+//! evaluated from the playbook's own expressions, its action called through
+//! a [`Caller`] (the host directly for the CLI; the service and the worker
+//! bring their own, which record executions), retried as the step says, and
+//! every change of state handed to an observer before the run goes on.
+
+use std::future::Future;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+use soar_host::wire::{ErrorClass, ErrorKind};
+use soar_host::{ErrorReport, RunStatus, StepStatus};
+use tokio::time::Instant;
+
+use crate::check::Checked;
+use crate::expr::{self, ExprError};
+use crate::file::{OnError, Retry, Step};
+use crate::record::{CallRecord, RunError, RunRecord, StepRecord, Trigger, now, run_id};
+
+/// One action call a step makes.
+#[derive(Debug, Clone, Copy)]
+pub struct ActionCall<'a> {
+    pub run: &'a str,
+    pub step: &'a str,
+    /// The item's index in a `for_each` step.
+    pub item: Option<usize>,
+    pub attempt: u32,
+    pub resource: &'a str,
+    pub action: &'a str,
+    /// A JSON object.
+    pub params: &'a Value,
+}
+
+/// What a call answered.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub result: Result<Value, ErrorReport>,
+    /// The caller's record of it (the service's `ex_…`), if it keeps one.
+    pub execution_id: Option<String>,
+}
+
+/// Runs the actions of a playbook's steps.
+pub trait Caller: Sync {
+    fn call(&self, call: ActionCall<'_>) -> impl Future<Output = Answer> + Send;
+}
+
+/// Bounds of one run.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// The longest a run may take, all steps and retries included.
+    pub run_time: Duration,
+    /// The largest result a step may record (that of an action's result).
+    pub result_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            run_time: Duration::from_secs(3600),
+            result_bytes: soar_host::MAX_RESULT_BYTES,
+        }
+    }
+}
+
+/// A point in a run, as the observer is told of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    Started,
+    /// The step at this index started or finished.
+    Step(usize),
+    Finished,
+}
+
+/// How a run starts.
+#[derive(Debug, Clone)]
+pub struct Start {
+    pub trigger: Trigger,
+    pub inputs: Value,
+    pub event: Option<Value>,
+    pub dry_run: bool,
+}
+
+/// The longest pause between two attempts of a call.
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+impl Checked {
+    /// A new run's record, its inputs checked against the manual trigger's
+    /// schema; nothing has run yet.
+    pub fn new_run(&self, mut start: Start) -> Result<RunRecord, String> {
+        let playbook = &self.playbook;
+        if let Some(manual) = &playbook.manual {
+            manual.with_defaults(&mut start.inputs);
+        }
+        if start.trigger.kind == "manual" {
+            let Some(manual) = &playbook.manual else {
+                return Err(format!(
+                    "playbook `{}` has no manual trigger (`on: manual:`); it runs on its other triggers only",
+                    playbook.name
+                ));
+            };
+            if !start.inputs.is_object() {
+                return Err("inputs must be a JSON object".into());
+            }
+            let validator = jsonschema::draft202012::new(&manual.inputs)
+                .map_err(|e| format!("the inputs schema of `{}`: {e}", playbook.name))?;
+            if let Some(e) = validator.iter_errors(&start.inputs).next() {
+                let path = e.instance_path().as_str().to_owned();
+                return Err(format!(
+                    "inputs{}: {}",
+                    if path.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" at {path}")
+                    },
+                    e.masked()
+                ));
+            }
+        }
+        Ok(RunRecord {
+            id: run_id(),
+            playbook: playbook.name.clone(),
+            trigger: start.trigger,
+            status: RunStatus::Queued,
+            inputs: start.inputs,
+            event: start.event,
+            steps: playbook
+                .steps
+                .iter()
+                .map(|s| StepRecord::new(&s.id, &s.resource.name, &s.action.name))
+                .collect(),
+            error: None,
+            created_at: now(),
+            finished_at: None,
+            rerun_of: None,
+            dry_run: start.dry_run,
+        })
+    }
+
+    /// Run (or go on with) `record`: steps already finished keep their
+    /// record and are not run again. `observe` sees every change before the
+    /// run goes on (the service stores the record there).
+    pub async fn run<C: Caller>(
+        &self,
+        mut record: RunRecord,
+        caller: &C,
+        limits: &Limits,
+        observe: &(dyn Fn(&RunRecord, Progress) + Sync),
+    ) -> RunRecord {
+        let deadline = Instant::now() + limits.run_time;
+        record.status = RunStatus::Running;
+        observe(&record, Progress::Started);
+        let mut scope = Scope::new(&record);
+        for (index, step) in self.playbook.steps.iter().enumerate() {
+            if is_done(record.steps[index].status) {
+                scope.set_step(&record.steps[index]);
+                continue;
+            }
+            if record.error.is_some() {
+                record.steps[index].status = StepStatus::Skipped;
+                continue;
+            }
+            record.steps[index].status = StepStatus::Running;
+            record.steps[index].started_at = Some(now());
+            observe(&record, Progress::Step(index));
+            let ctx = StepRun {
+                run: &record.id,
+                step,
+                idempotent: self.idempotent.get(index).copied().unwrap_or(false),
+                caller,
+                deadline,
+                dry_run: record.dry_run,
+            };
+            let mut done = ctx.run(&record.steps[index], &scope).await;
+            if record.dry_run && done.status == StepStatus::Failed && step.reads_results() {
+                // A dry run has no results: what this step would send is
+                // known only when it runs.
+                done.status = StepStatus::Skipped;
+                if let Some(e) = &mut done.call.error {
+                    e.message = format!(
+                        "not evaluated in a dry run, it reads an earlier step's result: {}",
+                        e.message
+                    );
+                }
+            }
+            bound_result(&mut done, limits.result_bytes);
+            done.finished_at = Some(now());
+            let stops = match done.status {
+                StepStatus::Unknown => true,
+                StepStatus::Failed => step.on_error == OnError::Fail,
+                _ => false,
+            };
+            if stops {
+                record.error = Some(RunError {
+                    step: Some(step.id.clone()),
+                    message: step_failure(&done),
+                });
+            }
+            scope.set_step(&done);
+            record.steps[index] = done;
+            observe(&record, Progress::Step(index));
+        }
+        record.status = if record.error.is_some() {
+            RunStatus::Failed
+        } else {
+            RunStatus::Succeeded
+        };
+        record.finished_at = Some(now());
+        observe(&record, Progress::Finished);
+        record
+    }
+}
+
+fn is_done(status: StepStatus) -> bool {
+    matches!(
+        status,
+        StepStatus::Succeeded | StepStatus::Skipped | StepStatus::Failed
+    )
+}
+
+fn step_failure(step: &StepRecord) -> String {
+    let why = step
+        .call
+        .error
+        .as_ref()
+        .map(|e| format!("{}: {}", e.kind, e.message))
+        .unwrap_or_else(|| "failed".into());
+    match step.status {
+        StepStatus::Unknown => format!(
+            "step `{}` ({}) may have been sent and its outcome is not known; it is not idempotent, so it is not sent again: check upstream, then rerun from the next step or this one ({why})",
+            step.id, step.action
+        ),
+        _ => format!("step `{}` ({}) failed: {why}", step.id, step.action),
+    }
+}
+
+/// A step's recorded result stays within `max` bytes.
+fn bound_result(step: &mut StepRecord, max: usize) {
+    let size = step
+        .call
+        .result
+        .as_ref()
+        .and_then(|r| serde_json::to_vec(r).ok())
+        .map_or(0, |b| b.len());
+    if size > max {
+        step.status = StepStatus::Failed;
+        step.call.result = None;
+        for item in &mut step.items {
+            item.result = None;
+        }
+        step.call.error = Some(ErrorReport::new(
+            ErrorKind::Internal,
+            ErrorClass::Failed,
+            format!(
+                "step `{}`: its result is {size} bytes; a step may record at most {max}: narrow the action (a limit, fewer fields) or split the items",
+                step.id
+            ),
+        ));
+    }
+}
+
+/// The names expressions see, kept as minijinja values so that each
+/// result is converted once.
+struct Scope {
+    inputs: minijinja::Value,
+    event: minijinja::Value,
+    run: minijinja::Value,
+    steps: std::collections::BTreeMap<String, minijinja::Value>,
+    steps_value: minijinja::Value,
+}
+
+impl Scope {
+    fn new(record: &RunRecord) -> Self {
+        Self {
+            inputs: expr::to_value(&record.inputs),
+            event: record
+                .event
+                .as_ref()
+                .map_or(minijinja::Value::from(()), expr::to_value),
+            run: expr::to_value(&json!({
+                "id": record.id,
+                "playbook": record.playbook,
+                "trigger": record.trigger.kind,
+            })),
+            steps: Default::default(),
+            steps_value: minijinja::Value::from(std::collections::BTreeMap::<
+                String,
+                minijinja::Value,
+            >::new()),
+        }
+    }
+
+    fn set_step(&mut self, step: &StepRecord) {
+        self.steps
+            .insert(step.id.clone(), expr::to_value(&step.scope_value()));
+        self.steps_value = minijinja::Value::from(self.steps.clone());
+    }
+
+    fn value(&self, item: Option<(&minijinja::Value, usize)>) -> minijinja::Value {
+        let mut names = vec![
+            ("inputs", self.inputs.clone()),
+            ("event", self.event.clone()),
+            ("run", self.run.clone()),
+            ("steps", self.steps_value.clone()),
+        ];
+        if let Some((item, index)) = item {
+            names.push(("item", item.clone()));
+            names.push(("index", minijinja::Value::from(index)));
+        }
+        expr::scope(names)
+    }
+}
+
+/// One step being run.
+struct StepRun<'a, C> {
+    run: &'a str,
+    step: &'a Step,
+    idempotent: bool,
+    caller: &'a C,
+    deadline: Instant,
+    dry_run: bool,
+}
+
+/// An expression failed: nothing was sent.
+fn rejected(step: &Step, e: ExprError) -> ErrorReport {
+    ErrorReport::new(
+        ErrorKind::InvalidInput,
+        ErrorClass::Rejected,
+        soar_host::redact::scrub(&format!(
+            "step `{}`, line {} column {}: {}",
+            step.id, e.at.line, e.at.column, e.message
+        )),
+    )
+}
+
+impl<C: Caller> StepRun<'_, C> {
+    async fn run(&self, start: &StepRecord, scope: &Scope) -> StepRecord {
+        let mut record = start.clone();
+        let step = self.step;
+        let Some(for_each) = &step.for_each else {
+            let scope = scope.value(None);
+            record.call = self.call_if(&scope, None).await;
+            // The step's status is the call's: said once, on the step.
+            record.status = record.call.status.take().unwrap_or(StepStatus::Failed);
+            return record;
+        };
+        let items = match for_each.eval(&scope.value(None)) {
+            Ok(Value::Array(items)) => items,
+            Ok(Value::Null) => Vec::new(),
+            Ok(other) => {
+                return fail(
+                    record,
+                    rejected(
+                        step,
+                        ExprError {
+                            at: step.for_each_at,
+                            message: format!("`for_each` gave {}, not a list", kind_of(&other)),
+                        },
+                    ),
+                );
+            }
+            Err(e) => return fail(record, rejected(step, e)),
+        };
+        if items.len() > step.max_items {
+            return fail(
+                record,
+                rejected(
+                    step,
+                    ExprError {
+                        at: step.for_each_at,
+                        message: format!(
+                            "`for_each` gave {} items; this step takes at most {} (`max_items:`, up to {}); nothing was sent",
+                            items.len(),
+                            step.max_items,
+                            crate::file::MAX_ITEMS_LIMIT
+                        ),
+                    },
+                ),
+            );
+        }
+        let calls: Vec<CallRecord> = futures_util::stream::iter(items.iter().enumerate())
+            .map(|(index, item)| {
+                let scope = scope.value(Some((&expr::to_value(item), index)));
+                async move { self.call_if(&scope, Some(index)).await }
+            })
+            .buffered(step.parallel)
+            .collect()
+            .await;
+        let status_of = |c: &CallRecord| c.status.unwrap_or(StepStatus::Failed);
+        record.status = if calls.iter().any(|c| status_of(c) == StepStatus::Unknown) {
+            StepStatus::Unknown
+        } else if calls.iter().any(|c| status_of(c) == StepStatus::Failed) {
+            StepStatus::Failed
+        } else {
+            StepStatus::Succeeded
+        };
+        record.call = CallRecord {
+            status: None,
+            attempts: calls.iter().map(|c| c.attempts).sum(),
+            params: Some(Value::Array(
+                calls
+                    .iter()
+                    .map(|c| c.params.clone().unwrap_or(Value::Null))
+                    .collect(),
+            )),
+            result: Some(Value::Array(
+                calls
+                    .iter()
+                    .map(|c| c.result.clone().unwrap_or(Value::Null))
+                    .collect(),
+            )),
+            error: calls.iter().find_map(|c| c.error.clone()),
+            execution_ids: calls.iter().flat_map(|c| c.execution_ids.clone()).collect(),
+        };
+        record.items = calls;
+        record
+    }
+
+    /// The call of a step (or of one item), if its condition holds.
+    async fn call_if(&self, scope: &minijinja::Value, item: Option<usize>) -> CallRecord {
+        let step = self.step;
+        let mut call = CallRecord::default();
+        if let Some(condition) = &step.condition {
+            match condition.holds(scope) {
+                Ok(true) => {}
+                Ok(false) => {
+                    call.status = Some(StepStatus::Skipped);
+                    return call;
+                }
+                Err(e) => return failed_call(call, rejected(step, e)),
+            }
+        }
+        let params = match step.with.eval(scope) {
+            Ok(Value::Object(m)) => Value::Object(m),
+            Ok(other) => {
+                return failed_call(
+                    call,
+                    rejected(
+                        step,
+                        ExprError {
+                            at: step.at,
+                            message: format!(
+                                "`with:` gave {}, not a map of params",
+                                kind_of(&other)
+                            ),
+                        },
+                    ),
+                );
+            }
+            Err(e) => return failed_call(call, rejected(step, e)),
+        };
+        call.params = Some(params);
+        if self.dry_run {
+            call.status = Some(StepStatus::Queued);
+            return call;
+        }
+        self.attempts(call, item).await
+    }
+
+    async fn attempts(&self, mut call: CallRecord, item: Option<usize>) -> CallRecord {
+        let step = self.step;
+        let retry = step.retry.unwrap_or(if self.idempotent {
+            Retry::DEFAULT_IDEMPOTENT
+        } else {
+            Retry {
+                attempts: 1,
+                backoff: Duration::ZERO,
+            }
+        });
+        let params = call.params.clone().unwrap_or_else(|| json!({}));
+        loop {
+            call.attempts += 1;
+            let attempt = ActionCall {
+                run: self.run,
+                step: &step.id,
+                item,
+                attempt: call.attempts,
+                resource: &step.resource.name,
+                action: &step.action.name,
+                params: &params,
+            };
+            let limit = step
+                .timeout
+                .map_or(self.deadline, |t| (Instant::now() + t).min(self.deadline));
+            let error = match tokio::time::timeout_at(limit, self.caller.call(attempt)).await {
+                Ok(answer) => {
+                    call.execution_ids.extend(answer.execution_id);
+                    match answer.result {
+                        Ok(result) => {
+                            call.status = Some(StepStatus::Succeeded);
+                            call.result = Some(result);
+                            call.error = None;
+                            return call;
+                        }
+                        Err(e) => e,
+                    }
+                }
+                Err(_) => {
+                    let mut e = ErrorReport::new(
+                        ErrorKind::Timeout,
+                        ErrorClass::Failed,
+                        if limit == self.deadline {
+                            "the run's time ran out during this call; it may have been sent"
+                                .to_owned()
+                        } else {
+                            format!(
+                                "no answer within the step's timeout ({}); the call may have been sent",
+                                humantime::format_duration(step.timeout.unwrap_or_default())
+                            )
+                        },
+                    );
+                    if !self.idempotent {
+                        e.ambiguous = Some(true);
+                        call.status = Some(StepStatus::Unknown);
+                        call.error = Some(e);
+                        return call;
+                    }
+                    e
+                }
+            };
+            // Sending a non-idempotent action again is safe only when the
+            // upstream refused it unseen (rate limited).
+            let may_retry = error.retryable
+                && (self.idempotent || error.kind == ErrorKind::RateLimited)
+                && call.attempts < retry.attempts;
+            let pause = backoff(retry.backoff, call.attempts, error.retry_after_secs);
+            if !may_retry || Instant::now() + pause >= self.deadline {
+                call.status = Some(StepStatus::Failed);
+                call.error = Some(error);
+                return call;
+            }
+            tracing::info!(step = %step.id, attempt = call.attempts, "retrying after {}: {}", humantime::format_duration(pause), error.message);
+            tokio::time::sleep(pause).await;
+        }
+    }
+}
+
+/// The pause before the attempt after `attempt`: doubling from `base`, at
+/// least what the upstream asked for, at most a minute.
+fn backoff(base: Duration, attempt: u32, retry_after_secs: Option<u64>) -> Duration {
+    let doubled = base.saturating_mul(1 << attempt.saturating_sub(1).min(16));
+    doubled
+        .max(Duration::from_secs(retry_after_secs.unwrap_or(0)))
+        .min(MAX_BACKOFF)
+}
+
+fn failed_call(mut call: CallRecord, error: ErrorReport) -> CallRecord {
+    call.status = Some(StepStatus::Failed);
+    call.error = Some(error);
+    call
+}
+
+fn fail(mut record: StepRecord, error: ErrorReport) -> StepRecord {
+    record.status = StepStatus::Failed;
+    record.call.status = None;
+    record.call.error = Some(error);
+    record
+}
+
+fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a map",
+    }
+}
