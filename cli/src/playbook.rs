@@ -7,7 +7,10 @@ use std::path::{Path, PathBuf};
 use serde_json::{Value, json};
 use soar_host::registry::Registry;
 use soar_host::{Host, RunStatus};
-use soar_playbook::{Catalog, Direct, Finding, Limits, Playbook, Progress, Start, Trigger};
+use soar_playbook::{
+    Catalog, Checked, Direct, Finding, Limits, Observer, Playbook, Progress, RunQuery, RunRecord,
+    RunStore, Start, Trigger,
+};
 
 #[derive(clap::Args)]
 #[command(
@@ -70,13 +73,58 @@ enum Sub {
         /// Evaluate conditions and params and print the calls it would make; call nothing
         #[arg(long)]
         dry_run: bool,
-        /// The longest the run may take, e.g. 10m
-        #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = humantime::parse_duration)]
-        max_run_time: std::time::Duration,
-        /// One line of JSON instead of indented
-        #[arg(long)]
-        compact: bool,
+        #[command(flatten)]
+        options: RunOptions,
     },
+    /// List recorded runs (the CLI's and the service's), newest first, as JSON
+    Runs {
+        /// Only this playbook's runs
+        #[arg(long)]
+        playbook: Option<String>,
+        /// Only runs in this status: queued, running, succeeded, failed, cancelled
+        #[arg(long)]
+        status: Option<RunStatus>,
+        /// At most this many
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+    },
+    /// Print one recorded run as JSON
+    Show {
+        /// The run's id (`pr_…`)
+        run: String,
+    },
+    /// Run a recorded run again from one of its steps: the steps before it keep their recorded
+    /// results; a new run, linked to the old one
+    Rerun {
+        /// The run's id (`pr_…`)
+        run: String,
+        /// The step to run again, with the steps after it
+        #[arg(long, value_name = "STEP")]
+        from: String,
+        #[command(flatten)]
+        dirs: Dirs,
+        #[command(flatten)]
+        options: RunOptions,
+    },
+    /// Finish the runs that a process left unfinished when it died (kill -9, a crash): a step it
+    /// left running is run again if its action is idempotent, else marked `unknown` and the run
+    /// fails there
+    Resume {
+        #[command(flatten)]
+        dirs: Dirs,
+        #[command(flatten)]
+        options: RunOptions,
+    },
+}
+
+#[derive(clap::Args)]
+struct RunOptions {
+    /// The longest a run may take, e.g. 10m
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = humantime::parse_duration)]
+    max_run_time: std::time::Duration,
+    /// One line of JSON instead of indented
+    #[arg(long)]
+    compact: bool,
 }
 
 pub async fn run(host: &Host, args: Args) -> i32 {
@@ -87,25 +135,65 @@ pub async fn run(host: &Host, args: Args) -> i32 {
             dirs,
             input,
             dry_run,
-            max_run_time,
-            compact,
-        } => {
-            let limits = Limits {
-                run_time: max_run_time,
-                ..Limits::default()
-            };
-            run_one(
-                host,
-                &playbook,
-                &dirs,
-                input.as_deref(),
-                dry_run,
-                &limits,
-                compact,
-            )
-            .await
-        }
+            options,
+        } => run_one(host, &playbook, &dirs, input.as_deref(), dry_run, &options).await,
+        Sub::Runs {
+            playbook,
+            status,
+            limit,
+        } => with_store(host, |store| {
+            let runs = store.list(&RunQuery {
+                playbook,
+                status,
+                before: None,
+                limit,
+            })?;
+            print(&runs, false);
+            Ok(0)
+        }),
+        Sub::Show { run } => with_store(host, |store| match store.get(&run)? {
+            Some(record) => {
+                print(&record, false);
+                Ok(0)
+            }
+            None => Err(format!("no run `{run}` in the state directory")),
+        }),
+        Sub::Rerun {
+            run,
+            from,
+            dirs,
+            options,
+        } => rerun(host, &run, &from, &dirs, &options).await,
+        Sub::Resume { dirs, options } => resume(host, &dirs, &options).await,
     }
+}
+
+/// The runs database of the host's state directory.
+fn store(host: &Host) -> Result<Option<RunStore>, String> {
+    host.state_dir()
+        .map(|dir| {
+            RunStore::open(dir).map_err(|e| {
+                format!("cannot record playbook runs: {e}; fix it, point --state-dir elsewhere, or run with --no-store")
+            })
+        })
+        .transpose()
+}
+
+fn with_store(host: &Host, f: impl FnOnce(&RunStore) -> Result<i32, String>) -> i32 {
+    match store(host) {
+        Ok(Some(store)) => f(&store).unwrap_or_else(usage),
+        Ok(None) => usage("runs are recorded in the state directory: drop --no-store"),
+        Err(e) => usage(e),
+    }
+}
+
+fn print(value: &impl serde::Serialize, compact: bool) {
+    let text = if compact {
+        serde_json::to_string(value)
+    } else {
+        serde_json::to_string_pretty(value)
+    };
+    println!("{}", text.expect("a run record is JSON"));
 }
 
 fn usage(message: impl std::fmt::Display) -> i32 {
@@ -187,8 +275,7 @@ async fn run_one(
     dirs: &Dirs,
     input: Option<&str>,
     dry_run: bool,
-    limits: &Limits,
-    compact: bool,
+    options: &RunOptions,
 ) -> i32 {
     let path = {
         let given = Path::new(reference);
@@ -254,24 +341,168 @@ async fn run_one(
         Ok(r) => r,
         Err(e) => return usage(e),
     };
-    let terminal = std::io::stderr().is_terminal();
-    let observe = |record: &soar_playbook::RunRecord, progress: Progress| {
-        if let (true, Progress::Step(i)) = (terminal, progress) {
+    // A dry run acts on nothing and is not recorded.
+    let store = match dry_run {
+        true => None,
+        false => match store(host) {
+            Ok(s) => s,
+            Err(e) => return usage(e),
+        },
+    };
+    record_and_execute(host, &registry, &checked, record, store.as_ref(), options).await
+}
+
+/// A playbook of the playbooks directory, checked.
+async fn checked_by_name(
+    host: &Host,
+    registry: &Registry,
+    dirs: &Dirs,
+    name: &str,
+) -> Result<Checked, String> {
+    let (mut playbooks, _) = soar_playbook::load_dir(&dirs.playbooks())?;
+    let playbook = playbooks.remove(name).ok_or_else(|| {
+        format!(
+            "no valid playbook `{name}` in {}; `soar-host playbook check` says why",
+            dirs.playbooks().display()
+        )
+    })?;
+    Catalog::new(host, registry, &dirs.resources)
+        .check(playbook)
+        .await
+        .map_err(|f| {
+            let first = f.first().map(ToString::to_string).unwrap_or_default();
+            format!("playbook `{name}` is not valid now: {first}")
+        })
+}
+
+async fn rerun(host: &Host, id: &str, from: &str, dirs: &Dirs, options: &RunOptions) -> i32 {
+    let prepared = async {
+        let store =
+            store(host)?.ok_or("runs are recorded in the state directory: drop --no-store")?;
+        let old = store
+            .get(id)?
+            .ok_or_else(|| format!("no run `{id}` in the state directory"))?;
+        let registry = resources(host, dirs).await?;
+        let checked = checked_by_name(host, &registry, dirs, &old.playbook).await?;
+        let record = checked.rerun(&old, from)?;
+        Ok::<_, String>((store, registry, checked, record))
+    };
+    match prepared.await {
+        Ok((store, registry, checked, record)) => {
+            record_and_execute(host, &registry, &checked, record, Some(&store), options).await
+        }
+        Err(e) => usage(e),
+    }
+}
+
+async fn resume(host: &Host, dirs: &Dirs, options: &RunOptions) -> i32 {
+    let prepared = async {
+        let store =
+            store(host)?.ok_or("runs are recorded in the state directory: drop --no-store")?;
+        let registry = resources(host, dirs).await?;
+        Ok::<_, String>((store, registry))
+    };
+    let (store, registry) = match prepared.await {
+        Ok(p) => p,
+        Err(e) => return usage(e),
+    };
+    let runs = match store.take_over_unfinished() {
+        Ok(r) => r,
+        Err(e) => return usage(e),
+    };
+    let mut code = 0;
+    for record in runs {
+        let checked = match checked_by_name(host, &registry, dirs, &record.playbook).await {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!(
+                    "error: run {}: {}",
+                    record.id,
+                    soar_host::redact::printable(&e)
+                );
+                code = code.max(2);
+                continue;
+            }
+        };
+        let record = checked.resume(record);
+        code = code.max(execute(host, &registry, &checked, record, Some(&store), options).await);
+    }
+    code
+}
+
+/// Records a run's changes in the store, and shows each step on a terminal.
+struct Recorder<'a> {
+    store: Option<&'a RunStore>,
+    terminal: bool,
+}
+
+impl Observer for Recorder<'_> {
+    async fn changed(&self, record: &RunRecord, progress: Progress) {
+        if let Some(store) = self.store
+            && let Err(e) = store.save(record, progress)
+        {
+            eprintln!(
+                "error: run {}: its record could not be saved: {e}",
+                record.id
+            );
+        }
+        if let (true, Progress::Step(i)) = (self.terminal, progress) {
             let step = &record.steps[i];
             eprintln!("step {:<24} {}", step.id, step.status);
         }
+    }
+}
+
+/// Record a new run (unless `store` is `None`), run it, print it; the
+/// exit code.
+async fn record_and_execute(
+    host: &Host,
+    registry: &Registry,
+    checked: &Checked,
+    record: RunRecord,
+    store: Option<&RunStore>,
+    options: &RunOptions,
+) -> i32 {
+    if let Some(store) = store
+        && let Err(e) = store.insert(&record)
+    {
+        return usage(format!("cannot record the run: {e}"));
+    }
+    execute(host, registry, checked, record, store, options).await
+}
+
+/// Run a recorded run (or an unrecorded one, `store` `None`), print it;
+/// the exit code.
+async fn execute(
+    host: &Host,
+    registry: &Registry,
+    checked: &Checked,
+    record: RunRecord,
+    store: Option<&RunStore>,
+    options: &RunOptions,
+) -> i32 {
+    let limits = Limits {
+        run_time: options.max_run_time,
+        ..Limits::default()
     };
     let caller = Direct {
         host,
-        resources: &registry,
+        resources: registry,
     };
-    let record = checked.run(record, &caller, limits, &observe).await;
-    let text = if compact {
-        serde_json::to_string(&record)
-    } else {
-        serde_json::to_string_pretty(&record)
+    let observer = Recorder {
+        store,
+        terminal: std::io::stderr().is_terminal(),
     };
-    println!("{}", text.expect("a run record is JSON"));
+    let id = record.id.clone();
+    let run = checked.run(record, &caller, &limits, &observer);
+    let record = match store {
+        Some(store) => tokio::select! {
+            record = run => record,
+            () = store.hold(&id) => unreachable!("holding a run never ends"),
+        },
+        None => run.await,
+    };
+    print(&record, options.compact);
     if let Some(e) = &record.error {
         eprintln!(
             "error: {}",
@@ -283,7 +514,7 @@ async fn run_one(
 
 /// 0 succeeded; 2 failed before anything was sent (an expression, a
 /// limit); 1 failed otherwise.
-fn exit_code(record: &soar_playbook::RunRecord) -> i32 {
+fn exit_code(record: &RunRecord) -> i32 {
     if record.status == RunStatus::Succeeded {
         0
     } else if record.steps.iter().all(|s| s.call.attempts == 0) {

@@ -138,6 +138,11 @@ impl Host {
         Ok(self.store.get_or_init(|| Arc::new(store)))
     }
 
+    /// The state directory, `None` when the store is kept in memory.
+    pub fn state_dir(&self) -> Option<&Path> {
+        self.store_dir.as_deref()
+    }
+
     /// What this host's runs did upstream: retries, rate-limit waits.
     pub fn upstream_stats(&self) -> &UpstreamStats {
         &self.pacer.stats

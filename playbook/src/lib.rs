@@ -19,13 +19,15 @@ pub mod file;
 pub mod node;
 pub mod record;
 pub mod run;
+pub mod store;
 
 pub use check::{Catalog, Checked};
 pub use direct::Direct;
 pub use file::{Playbook, load_dir};
 pub use node::Pos;
 pub use record::{RunRecord, StepRecord, Trigger};
-pub use run::{ActionCall, Answer, Caller, Limits, Progress, Start};
+pub use run::{ActionCall, Answer, Caller, Limits, Observer, Progress, Start};
+pub use store::{Inserted, RunQuery, RunStore};
 
 /// The most steps one playbook file may have.
 pub const MAX_STEPS: usize = 256;

@@ -45,6 +45,19 @@ pub trait Caller: Sync {
     fn call(&self, call: ActionCall<'_>) -> impl Future<Output = Answer> + Send;
 }
 
+/// Told of every change of a run, before the run goes on: the service
+/// stores the record and publishes its progress there.
+pub trait Observer: Sync {
+    fn changed(&self, record: &RunRecord, progress: Progress) -> impl Future<Output = ()> + Send;
+}
+
+/// An observer that is told nothing.
+pub struct Unobserved;
+
+impl Observer for Unobserved {
+    async fn changed(&self, _: &RunRecord, _: Progress) {}
+}
+
 /// Bounds of one run.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -138,18 +151,18 @@ impl Checked {
     }
 
     /// Run (or go on with) `record`: steps already finished keep their
-    /// record and are not run again. `observe` sees every change before the
-    /// run goes on (the service stores the record there).
-    pub async fn run<C: Caller>(
+    /// record and are not run again. `observer` sees every change before
+    /// the run goes on.
+    pub async fn run<C: Caller, O: Observer>(
         &self,
         mut record: RunRecord,
         caller: &C,
         limits: &Limits,
-        observe: &(dyn Fn(&RunRecord, Progress) + Sync),
+        observer: &O,
     ) -> RunRecord {
         let deadline = Instant::now() + limits.run_time;
         record.status = RunStatus::Running;
-        observe(&record, Progress::Started);
+        observer.changed(&record, Progress::Started).await;
         let mut scope = Scope::new(&record);
         for (index, step) in self.playbook.steps.iter().enumerate() {
             if is_done(record.steps[index].status) {
@@ -162,7 +175,7 @@ impl Checked {
             }
             record.steps[index].status = StepStatus::Running;
             record.steps[index].started_at = Some(now());
-            observe(&record, Progress::Step(index));
+            observer.changed(&record, Progress::Step(index)).await;
             let ctx = StepRun {
                 run: &record.id,
                 step,
@@ -198,7 +211,7 @@ impl Checked {
             }
             scope.set_step(&done);
             record.steps[index] = done;
-            observe(&record, Progress::Step(index));
+            observer.changed(&record, Progress::Step(index)).await;
         }
         record.status = if record.error.is_some() {
             RunStatus::Failed
@@ -206,15 +219,103 @@ impl Checked {
             RunStatus::Succeeded
         };
         record.finished_at = Some(now());
-        observe(&record, Progress::Finished);
+        observer.changed(&record, Progress::Finished).await;
         record
+    }
+
+    /// A run a stopped process left unfinished, made ready to go on: a
+    /// step it left running is run again if its action is idempotent; if
+    /// not, it may have acted, so it is `unknown` and the run fails there.
+    pub fn resume(&self, mut record: RunRecord) -> RunRecord {
+        for (index, step) in record.steps.iter_mut().enumerate() {
+            if step.status != StepStatus::Running {
+                continue;
+            }
+            if self.idempotent.get(index).copied().unwrap_or(false) {
+                *step = StepRecord::new(&step.id, &step.resource, &step.action);
+            } else {
+                step.status = StepStatus::Unknown;
+                let mut e = ErrorReport::new(
+                    ErrorKind::Ambiguous,
+                    ErrorClass::Failed,
+                    "the process running this step stopped; the call may have been sent",
+                );
+                e.ambiguous = Some(true);
+                step.call.error = Some(e);
+                step.finished_at = Some(now());
+                record.error = Some(RunError {
+                    step: Some(step.id.clone()),
+                    message: step_failure(step),
+                });
+            }
+        }
+        record
+    }
+
+    /// A new run of `old`'s playbook, inputs and event that reuses the
+    /// recorded steps before `from` and runs `from` and those after it.
+    pub fn rerun(&self, old: &RunRecord, from: &str) -> Result<RunRecord, String> {
+        let steps = &self.playbook.steps;
+        let Some(at) = steps.iter().position(|s| s.id == from) else {
+            let ids: Vec<&str> = steps.iter().map(|s| s.id.as_str()).collect();
+            return Err(format!(
+                "playbook `{}` has no step `{from}`; its steps: {}",
+                self.playbook.name,
+                ids.join(", ")
+            ));
+        };
+        let same = old.steps.len() == steps.len()
+            && old.steps.iter().zip(steps).all(|(r, s)| r.id == s.id);
+        if !same {
+            return Err(format!(
+                "playbook `{}` has changed since run {} (its steps differ): start a new run",
+                self.playbook.name, old.id
+            ));
+        }
+        if let Some(unfinished) = old.steps[..at].iter().find(|s| !is_done(s.status)) {
+            return Err(format!(
+                "step `{}` before `{from}` did not finish in run {} (it is {}): rerun from it",
+                unfinished.id, old.id, unfinished.status
+            ));
+        }
+        let mut record = RunRecord {
+            id: run_id(),
+            playbook: old.playbook.clone(),
+            trigger: Trigger {
+                kind: old.trigger.kind.clone(),
+                occurrence: None,
+            },
+            status: RunStatus::Queued,
+            inputs: old.inputs.clone(),
+            event: old.event.clone(),
+            steps: Vec::with_capacity(steps.len()),
+            error: None,
+            created_at: now(),
+            finished_at: None,
+            rerun_of: Some(old.id.clone()),
+            dry_run: false,
+        };
+        for (i, (recorded, step)) in old.steps.iter().zip(steps).enumerate() {
+            record.steps.push(if i < at {
+                StepRecord {
+                    reused: true,
+                    ..recorded.clone()
+                }
+            } else {
+                StepRecord::new(&step.id, &step.resource.name, &step.action.name)
+            });
+        }
+        Ok(record)
     }
 }
 
+/// A step that has its outcome: kept as recorded when a run goes on or
+/// is rerun after it (an `unknown` one too: whoever reruns past it has
+/// checked upstream).
 fn is_done(status: StepStatus) -> bool {
     matches!(
         status,
-        StepStatus::Succeeded | StepStatus::Skipped | StepStatus::Failed
+        StepStatus::Succeeded | StepStatus::Skipped | StepStatus::Failed | StepStatus::Unknown
     )
 }
 

@@ -620,3 +620,228 @@ fn a_dry_run_shows_the_calls_and_sends_nothing() {
     );
     assert!(book.env.sandbox.requests().is_empty());
 }
+
+impl Book {
+    /// `playbook …` with a state directory of this test's own (runs are
+    /// listed and taken over per state directory).
+    fn recorded(&self, args: &[&str]) -> Run {
+        let state = self.env.dir.path().join("state");
+        let mut all = vec!["--state-dir", state.to_str().unwrap()];
+        all.extend_from_slice(args);
+        // `runs` and `show` read the state directory only.
+        let mut run = if matches!(args[0], "runs" | "show") {
+            let mut cmd = vec!["playbook"];
+            cmd.extend_from_slice(&all);
+            self.env.cli(&cmd)
+        } else {
+            self.playbook(&all)
+        };
+        run.stdout = run.stdout.trim().to_owned();
+        run
+    }
+
+    /// The same, started in the background.
+    fn spawn(&self, args: &[&str]) -> std::process::Child {
+        let state = self.env.dir.path().join("state");
+        std::process::Command::new(env!("CARGO_BIN_EXE_soar-host"))
+            .args(["--state-dir", state.to_str().unwrap(), "playbook"])
+            .args(args)
+            .args(["--resources", self.resources.to_str().unwrap()])
+            .args(["--playbooks", self.playbooks.to_str().unwrap()])
+            .env("SOAR_HOST_CACHE_DIR", crate::common::cache_dir())
+            .env(crate::common::SECRET_VAR, self.env.secret())
+            .env_remove("RUST_LOG")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(self.env.dir.path().join("spawned.stderr")).unwrap())
+            .spawn()
+            .expect("soar-host starts")
+    }
+
+    /// Wait until the newest run of `playbook` has step `index` running.
+    fn wait_for_running(&self, playbook: &str, index: usize) -> Value {
+        for _ in 0..600 {
+            let runs = self.recorded(&["runs", "--playbook", playbook]);
+            if runs.code == 0 {
+                let list = runs.json();
+                if let Some(run) = list.as_array().and_then(|l| l.first())
+                    && run["steps"][index]["status"] == "running"
+                {
+                    return run.clone();
+                }
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let stderr = std::fs::read_to_string(self.env.dir.path().join("spawned.stderr"));
+        panic!("step {index} of {playbook} never ran: {stderr:?}");
+    }
+}
+
+#[test]
+fn runs_are_recorded_and_rerun_from_the_failed_step() {
+    let book = Book::new();
+    let user = book.env.sandbox.user_emails()[MEMBER_WITH_MEETINGS].clone();
+    book.env.sandbox.inject(
+        Fault::ZoomError {
+            status: 400,
+            code: 1120,
+            message: "Invalid access.".into(),
+        },
+        Match::method_path("GET", "/v2/users/"),
+        1,
+    );
+    let failed = book.recorded(&[
+        "run",
+        "contain-compromised-account",
+        "--input",
+        &json!({"user_id": user}).to_string(),
+    ]);
+    assert_eq!(failed.code, 1, "{failed:?}");
+    let failed = failed.json();
+    let id = failed["id"].as_str().unwrap();
+
+    // Recorded as printed.
+    let shown = book.recorded(&["show", id]);
+    assert_eq!(shown.code, 0, "{shown:?}");
+    assert_eq!(shown.json(), failed);
+    let listed = book.recorded(&["runs", "--status", "failed"]);
+    assert_eq!(listed.json()[0]["id"], id);
+
+    book.env.sandbox.clear_requests();
+    let rerun = book.recorded(&["rerun", id, "--from", "upcoming", "--compact"]);
+    assert_eq!(rerun.code, 0, "{rerun:?}");
+    let record = rerun.json();
+    assert_eq!(record["rerun_of"], id);
+    assert_ne!(record["id"], id);
+    assert_eq!(record["status"], "succeeded");
+    assert_eq!(record["steps"][0]["reused"], true);
+    assert_eq!(record["steps"][0]["result"], failed["steps"][0]["result"]);
+    assert_eq!(
+        statuses(&record),
+        pairs(&[
+            ("revoke", "succeeded"),
+            ("upcoming", "succeeded"),
+            ("cancel", "succeeded"),
+            ("deactivate", "succeeded"),
+            ("notify", "skipped"),
+        ])
+    );
+    // The sign-out was not sent again; the rest ran.
+    let calls = book.calls();
+    assert_eq!(calls[0], format!("GET /v2/users/{user}/meetings"));
+    assert!(!calls.iter().any(|c| c.ends_with("/token")), "{calls:?}");
+    assert_eq!(
+        calls.last().unwrap(),
+        &format!("PUT /v2/users/{user}/status")
+    );
+
+    let bad = book.recorded(&["rerun", id, "--from", "nope"]);
+    assert_eq!(bad.code, 2, "{bad:?}");
+    assert!(
+        bad.stderr
+            .contains("no step `nope`; its steps: revoke, upcoming, cancel, deactivate, notify"),
+        "{bad:?}"
+    );
+}
+
+const TELL_THEN_LOOK: &str = r#"
+name: tell-then-look
+on: { manual: { inputs: { channel: { type: string } } } }
+steps:
+  - id: look
+    resource: zoom
+    action: get_user
+    with: { user_id: me }
+  - id: tell
+    resource: zoom
+    action: send_chat_message
+    with: { user_id: me, to_channel: "${{ inputs.channel }}", message: "hello" }
+  - id: again
+    resource: zoom
+    action: get_user
+    with: { user_id: me }
+"#;
+
+#[test]
+fn a_killed_run_resumes_without_sending_a_non_idempotent_step_again() {
+    let book = Book::new();
+    book.write("tell-then-look.yaml", TELL_THEN_LOOK);
+    let channel = book.env.sandbox.chat_channels(OWNER_EMAIL)[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    book.env
+        .sandbox
+        .inject(Fault::Hang, Match::method_path("POST", "/v2/chat/"), 1);
+    let mut child = book.spawn(&[
+        "run",
+        "tell-then-look",
+        "--input",
+        &json!({"channel": channel}).to_string(),
+    ]);
+    let running = book.wait_for_running("tell-then-look", 1);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    book.env.sandbox.clear_requests();
+
+    let resumed = book.recorded(&["resume", "--compact"]);
+    assert_eq!(resumed.code, 1, "{resumed:?}");
+    let record = resumed.json();
+    assert_eq!(record["id"], running["id"]);
+    assert_eq!(record["status"], "failed");
+    assert_eq!(
+        statuses(&record),
+        pairs(&[
+            ("look", "succeeded"),
+            ("tell", "unknown"),
+            ("again", "skipped")
+        ])
+    );
+    assert_eq!(record["error"]["step"], "tell");
+    assert!(
+        record["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("is not sent again"),
+        "{record:#}"
+    );
+    assert!(
+        book.calls().is_empty(),
+        "nothing sent again: {:?}",
+        book.calls()
+    );
+    // Taken over once: a second resume finds nothing to do.
+    let again = book.recorded(&["resume"]);
+    assert_eq!((again.code, again.stdout.as_str()), (0, ""), "{again:?}");
+}
+
+#[test]
+fn a_killed_run_resumes_an_idempotent_step_and_goes_on() {
+    let book = Book::new();
+    book.write(
+        "tell-then-look.yaml",
+        TELL_THEN_LOOK
+            .replace("id: tell", "id: tell\n    if: false")
+            .as_str(),
+    );
+    book.env
+        .sandbox
+        .inject(Fault::Hang, Match::method_path("GET", "/v2/users/me"), 1);
+    let mut child = book.spawn(&["run", "tell-then-look", "--input", r#"{"channel": "c"}"#]);
+    book.wait_for_running("tell-then-look", 0);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    book.env.sandbox.clear_requests();
+
+    let resumed = book.recorded(&["resume", "--compact"]);
+    assert_eq!(resumed.code, 0, "{resumed:?}");
+    assert_eq!(
+        statuses(&resumed.json()),
+        pairs(&[
+            ("look", "succeeded"),
+            ("tell", "skipped"),
+            ("again", "succeeded")
+        ])
+    );
+    assert_eq!(book.calls(), ["GET /v2/users/me", "GET /v2/users/me"]);
+}
