@@ -24,6 +24,9 @@ pub struct Args {
     /// Directory of resource files (*.toml); each is served under its file name without .toml
     #[arg(long, value_name = "DIR")]
     resources: PathBuf,
+    /// Directory of playbooks (*.yaml) to serve; an invalid one is skipped and said why [default: `playbooks` beside the resources directory, if there is one]
+    #[arg(long, value_name = "DIR")]
+    playbooks: Option<PathBuf>,
     /// Address to listen on; a non-loopback one needs --tls-cert/--tls-key or --insecure-plaintext
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8787")]
     listen: SocketAddr,
@@ -60,12 +63,18 @@ pub async fn run(host_options: HostOptions, args: Args) -> i32 {
     if !super::is_dir("--resources", &args.resources) {
         return 2;
     }
+    if let Some(dir) = &args.playbooks
+        && !super::is_dir("--playbooks", dir)
+    {
+        return 2;
+    }
     if args.max_in_flight == 0 || args.max_per_resource == 0 {
         eprintln!("error: --max-in-flight and --max-per-resource must be at least 1");
         return 2;
     }
     let options = ServiceOptions {
         resources_dir: args.resources,
+        playbooks_dir: args.playbooks,
         listen: args.listen,
         tls: args.tls_cert.zip(args.tls_key),
         insecure_plaintext: args.insecure_plaintext,

@@ -331,6 +331,8 @@ pub enum ProblemType {
     Overloaded,
     PayloadTooLarge,
     WebhookRejected,
+    /// A playbook run that is not in progress in this service.
+    NotRunning,
     Unavailable,
     Internal,
 }
@@ -352,6 +354,7 @@ impl ProblemType {
             ProblemType::Overloaded => "overloaded",
             ProblemType::PayloadTooLarge => "payload-too-large",
             ProblemType::WebhookRejected => "webhook-rejected",
+            ProblemType::NotRunning => "not-running",
             ProblemType::Unavailable => "unavailable",
             ProblemType::Internal => "internal",
         }

@@ -24,6 +24,8 @@ pub struct Checked {
     pub playbook: Playbook,
     /// Per step: whether its action is idempotent (safe to send again).
     pub idempotent: Vec<bool>,
+    /// The kinds of action its steps run (a caller needs leave for each).
+    pub kinds: Vec<ActionKind>,
 }
 
 /// The manifests of the resources' plugins, each read once.
@@ -89,6 +91,7 @@ impl<'a> Catalog<'a> {
         let file = playbook.file.clone();
         let mut findings = Vec::new();
         let mut idempotent = Vec::with_capacity(playbook.steps.len());
+        let mut kinds = Vec::new();
         for step in &playbook.steps {
             let what = format!("step `{}`", step.id);
             let call = Call {
@@ -99,11 +102,13 @@ impl<'a> Catalog<'a> {
                 with_node: step.with_node.as_ref(),
                 at: step.at,
             };
-            idempotent.push(
-                self.call(&file, &call, &mut findings)
-                    .await
-                    .is_some_and(|a| a.0),
-            );
+            let action = self.call(&file, &call, &mut findings).await;
+            idempotent.push(action.is_some_and(|a| a.idempotent));
+            if let Some(a) = action
+                && !kinds.contains(&a.kind)
+            {
+                kinds.push(a.kind);
+            }
         }
         if let Some(w) = &playbook.webhook {
             match self.manifest(&w.resource.name).await {
@@ -139,7 +144,11 @@ impl<'a> Catalog<'a> {
                 with_node: w.with_node.as_ref(),
                 at: w.action.at,
             };
-            if let Some((_, false)) = self.call(&file, &call, &mut findings).await {
+            if self
+                .call(&file, &call, &mut findings)
+                .await
+                .is_some_and(|a| !a.list)
+            {
                 findings.push(Finding::new(
                     &file,
                     w.action.at,
@@ -154,6 +163,7 @@ impl<'a> Catalog<'a> {
             Ok(Checked {
                 playbook,
                 idempotent,
+                kinds,
             })
         } else {
             findings.sort_by_key(|f| (f.line, f.column));
@@ -161,13 +171,13 @@ impl<'a> Catalog<'a> {
         }
     }
 
-    /// Check one call; `Some((idempotent, list action))` when its action exists.
+    /// Check one call; what the runner needs of its action, when it exists.
     async fn call(
         &mut self,
         file: &Path,
         call: &Call<'_>,
         findings: &mut Vec<Finding>,
-    ) -> Option<(bool, bool)> {
+    ) -> Option<ActionFacts> {
         let manifest = match self.manifest(&call.resource.name).await {
             Ok(m) => m,
             Err(e) => {
@@ -218,11 +228,20 @@ impl<'a> Catalog<'a> {
                 ));
             }
         }
-        Some((
-            action.idempotent,
-            action.kind == ActionKind::Enrichment && action.name.starts_with("list_"),
-        ))
+        Some(ActionFacts {
+            idempotent: action.idempotent,
+            kind: action.kind,
+            list: action.kind == ActionKind::Enrichment && action.name.starts_with("list_"),
+        })
     }
+}
+
+#[derive(Clone, Copy)]
+struct ActionFacts {
+    idempotent: bool,
+    kind: ActionKind,
+    /// A list action, which a watch may poll.
+    list: bool,
 }
 
 struct Call<'a> {

@@ -6,15 +6,18 @@ use serde_json::Value;
 use soar_host::{ErrorReport, RunStatus, StepStatus};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RunRecord {
     /// `pr_` and 32 hex digits, in time order.
     pub id: String,
     pub playbook: String,
     pub trigger: Trigger,
     pub status: RunStatus,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub inputs: Value,
     /// The event that started it (webhook and watch triggers).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub event: Option<Value>,
     pub steps: Vec<StepRecord>,
     /// Why the run failed, naming the step.
@@ -33,6 +36,7 @@ pub struct RunRecord {
 
 /// What started a run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Trigger {
     /// `manual`, `webhook`, `schedule`, `watch` or `rerun`.
     pub kind: String,
@@ -43,6 +47,7 @@ pub struct Trigger {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RunError {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub step: Option<String>,
@@ -50,6 +55,7 @@ pub struct RunError {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StepRecord {
     pub id: String,
     pub resource: String,
@@ -73,6 +79,7 @@ pub struct StepRecord {
 
 /// One action call of a step (with its retries).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CallRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<StepStatus>,
@@ -80,8 +87,10 @@ pub struct CallRecord {
     pub attempts: u32,
     /// The params as sent (after expressions), redacted like every record.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub params: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub result: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<ErrorReport>,

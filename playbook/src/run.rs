@@ -7,7 +7,6 @@
 use std::future::Future;
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use serde_json::{Value, json};
 use soar_host::wire::{ErrorClass, ErrorKind};
 use soar_host::{ErrorReport, RunStatus, StepStatus};
@@ -479,14 +478,18 @@ impl<C: Caller> StepRun<'_, C> {
                 ),
             );
         }
-        let calls: Vec<CallRecord> = futures_util::stream::iter(items.iter().enumerate())
-            .map(|(index, item)| {
+        // `parallel` items at a time, in order. (Futures made up front and
+        // joined: a stream of closures would not be `Send` for every
+        // lifetime, which a spawned run needs.)
+        let mut calls: Vec<CallRecord> = Vec::with_capacity(items.len());
+        for (n, chunk) in items.chunks(step.parallel).enumerate() {
+            let batch = chunk.iter().enumerate().map(|(i, item)| {
+                let index = n * step.parallel + i;
                 let scope = scope.value(Some((&expr::to_value(item), index)));
                 async move { self.call_if(&scope, Some(index)).await }
-            })
-            .buffered(step.parallel)
-            .collect()
-            .await;
+            });
+            calls.extend(futures_util::future::join_all(batch).await);
+        }
         let status_of = |c: &CallRecord| c.status.unwrap_or(StepStatus::Failed);
         record.status = if calls.iter().any(|c| status_of(c) == StepStatus::Unknown) {
             StepStatus::Unknown

@@ -211,7 +211,7 @@ fn replay(first: ExecutionRow, now: &ExecutionRow) -> Result<Response, Problem> 
     Err(problem)
 }
 
-fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Problem> {
+pub(crate) fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Problem> {
     let Some(value) = headers.get("idempotency-key") else {
         return Ok(None);
     };
@@ -243,7 +243,7 @@ fn prefers_async(headers: &HeaderMap) -> bool {
 /// `ex_` and 32 hex digits: the time in milliseconds (48 bits), then 80
 /// random bits. Ids in time order land at the end of the id index, so a
 /// batch of new runs writes one index page rather than one page each.
-fn execution_id() -> String {
+pub(crate) fn execution_id() -> String {
     let mut bytes = [0u8; 16];
     bytes[..6].copy_from_slice(&now_ms().to_be_bytes()[2..]);
     rand::rng().fill_bytes(&mut bytes[6..]);

@@ -22,7 +22,7 @@ use utoipa::{Modify, OpenApi, ToSchema};
 use super::metrics::RequestLabels;
 use super::problem::Problem;
 use super::tokens::{self, Grant};
-use super::{Service, actions, events};
+use super::{Service, actions, events, playbooks};
 use soar_host::resource::ConfigSource;
 use soar_host::{Host, Manifest, Resource};
 
@@ -46,6 +46,12 @@ pub fn router(service: Arc<Service>) -> axum::Router {
         .route("/v1/webhooks/{resource}", post(events::receive))
         .route("/v1/events", get(events::list))
         .route("/v1/events/stream", get(events::stream))
+        .route("/v1/playbooks", get(playbooks::list))
+        .route("/v1/playbooks/{name}/runs", post(playbooks::start))
+        .route("/v1/playbook-runs", get(playbooks::runs))
+        .route("/v1/playbook-runs/{id}", get(playbooks::run))
+        .route("/v1/playbook-runs/{id}/rerun", post(playbooks::rerun))
+        .route("/v1/playbook-runs/{id}/cancel", post(playbooks::cancel))
         .fallback(|| async { Problem::not_found("no such route; see /v1/openapi.json") })
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn_with_state(
@@ -411,7 +417,9 @@ receive their webhooks, and read executions and events back. Every route but /v1
     paths(
         health, metrics, openapi, plugins, plugin, resources, resource, test_resource,
         actions::run_action, actions::executions, actions::execution,
-        events::receive, events::list, events::stream
+        events::receive, events::list, events::stream,
+        playbooks::list, playbooks::start, playbooks::runs, playbooks::run, playbooks::rerun,
+        playbooks::cancel
     ),
     modifiers(&BearerAuth)
 )]

@@ -227,11 +227,18 @@ pub async fn receive(
             };
             // A synced commit waits on the disk.
             let event_type = row.event_type.clone();
+            let event = super::playbooks::event_scope(&row);
             let stored = service.on_db(move |db| db.insert_event(&row)).await?;
             if let Some(seq) = stored {
                 count("stored");
                 service.events.send_replace(seq);
                 tracing::info!(event = seq, resource = %name, event_type = %event_type, "event stored");
+                // The playbooks it starts run after the sender has its answer.
+                let (service, name) = (Arc::clone(&service), name.clone());
+                let tracker = service.tracker.clone();
+                tracker.spawn(async move {
+                    super::playbooks::on_event(&service, seq, &name, event).await
+                });
             } else {
                 count("duplicate");
             }

@@ -19,6 +19,7 @@ mod api;
 mod db;
 mod events;
 mod metrics;
+mod playbooks;
 mod problem;
 mod runs;
 mod tls;
@@ -45,6 +46,9 @@ use soar_host::{Host, HostOptions, Store};
 #[derive(Debug, Clone)]
 pub struct ServiceOptions {
     pub resources_dir: PathBuf,
+    /// The playbooks directory; `None`: `playbooks` beside the resources
+    /// directory, when there is one.
+    pub playbooks_dir: Option<PathBuf>,
     pub listen: SocketAddr,
     /// Certificate chain and private key (PEM): serve HTTPS.
     pub tls: Option<(PathBuf, PathBuf)>,
@@ -69,6 +73,7 @@ pub struct Service {
     tracker: TaskTracker,
     /// The newest stored event's id: wakes the event streams.
     events: watch::Sender<i64>,
+    playbooks: playbooks::PlaybookState,
     state_dir: PathBuf,
     max_body_bytes: usize,
     shutdown: CancellationToken,
@@ -165,6 +170,30 @@ pub async fn serve(
     }
     let host = Host::new(host_options).map_err(|e| e.to_string())?;
     let registry = Resources::load(&host, &options.resources_dir).await?;
+    let playbooks_dir = match &options.playbooks_dir {
+        Some(dir) => Some(dir.clone()),
+        None => Some(
+            options
+                .resources_dir
+                .parent()
+                .unwrap_or(Path::new("."))
+                .join("playbooks"),
+        )
+        .filter(|d| d.is_dir()),
+    };
+    let playbooks = match &playbooks_dir {
+        Some(dir) => {
+            playbooks::Playbooks::load(&host, &registry.current(), &options.resources_dir, dir)
+                .await?
+        }
+        None => playbooks::Playbooks::default(),
+    };
+    tracing::info!(
+        served = playbooks.checked.len(),
+        skipped = playbooks.skipped.len(),
+        "playbooks"
+    );
+    let runs = soar_playbook::RunStore::open(&state_dir)?;
     let service = Arc::new(Service {
         host,
         db,
@@ -173,11 +202,16 @@ pub async fn serve(
         metrics: Metrics::default(),
         tracker: TaskTracker::new(),
         events: watch::channel(0).0,
+        playbooks: playbooks::PlaybookState::new(runs, playbooks),
         state_dir,
         max_body_bytes: options.max_body_bytes,
         shutdown: CancellationToken::new(),
     });
     service.prepare_downloads(&service.registry());
+    let resumed = playbooks::resume(&service).await?;
+    if resumed > 0 {
+        tracing::warn!("{resumed} playbook run(s) left unfinished by a stopped process go on");
+    }
     spawn_housekeeping(&service, options.retention);
     spawn_signals(&service)?;
 

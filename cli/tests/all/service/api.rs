@@ -389,6 +389,12 @@ async fn the_openapi_document_covers_every_route() {
             "/v1/executions/{id}",
             "/v1/health",
             "/v1/openapi.json",
+            "/v1/playbook-runs",
+            "/v1/playbook-runs/{id}",
+            "/v1/playbook-runs/{id}/cancel",
+            "/v1/playbook-runs/{id}/rerun",
+            "/v1/playbooks",
+            "/v1/playbooks/{name}/runs",
             "/v1/plugins",
             "/v1/plugins/{name}",
             "/v1/resources",
@@ -408,6 +414,13 @@ async fn the_openapi_document_covers_every_route() {
     let kinds = schemas["ErrorKind"]["enum"].as_array().expect("ErrorKind");
     assert!(kinds.contains(&"rate-limited".into()) && kinds.contains(&"interrupted".into()));
     assert!(schemas["ErrorReport"]["properties"]["upstream_code"].is_object());
+    assert_eq!(
+        schemas["RunStatus"]["enum"],
+        serde_json::json!(["queued", "running", "succeeded", "failed", "cancelled"]),
+        "{schemas}"
+    );
+    assert!(schemas["StepStatus"]["enum"].as_array().unwrap().contains(&"unknown".into()));
+    assert!(schemas["RunRecord"]["properties"]["steps"].is_object(), "{schemas}");
     // Every route the document names answers (none is 404 "no such route").
     let token = s.token("t", &[]);
     for path in &paths {

@@ -6,6 +6,7 @@ mod api;
 mod containment;
 mod lifecycle;
 mod limits;
+mod playbooks;
 mod webhooks;
 
 use std::io::{BufRead, BufReader};

@@ -1,0 +1,802 @@
+//! Playbooks in the service: the valid ones of the playbooks directory
+//! (an invalid one is skipped and said why), started by hand over the API
+//! (`Idempotency-Key` honoured) and by the webhook events they listen to
+//! (after the event is stored: the sender never waits for a run), each
+//! step's action run as an execution of the service (limits, audit), runs
+//! recorded in the state directory, progress published on the event
+//! stream, runs a stopped process left unfinished taken over at start.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path as FsPath;
+use std::sync::{Arc, Mutex, RwLock};
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+use utoipa::{IntoParams, ToSchema};
+
+use super::Service;
+use super::actions::{execution_id, idempotency_key};
+use super::api::Caller;
+use super::db::{EventRow, ExecutionRow, now_ms};
+use super::problem::{Fault, Problem};
+use super::runs::{self, Job};
+use soar_host::registry::Registry;
+use soar_host::wire::{ErrorClass, ErrorKind, ProblemType};
+use soar_host::{ErrorReport, ExecutionStatus, Host, RunStatus};
+use soar_playbook::{
+    ActionCall, Answer, Catalog, Checked, Finding, Inserted, Limits, Observer, Progress, RunQuery,
+    RunRecord, RunStore, Start, Trigger,
+};
+
+/// The playbooks being served.
+#[derive(Default)]
+pub struct Playbooks {
+    pub checked: BTreeMap<String, Arc<Checked>>,
+    /// Findings of the files that are not served.
+    pub skipped: Vec<Finding>,
+}
+
+impl Playbooks {
+    /// The valid playbooks of `dir`, checked against `registry`.
+    pub async fn load(
+        host: &Host,
+        registry: &Registry,
+        resources_dir: &FsPath,
+        dir: &FsPath,
+    ) -> Result<Self, String> {
+        let (found, mut skipped) = soar_playbook::load_dir(dir)?;
+        let mut catalog = Catalog::new(host, registry, resources_dir);
+        let mut checked = BTreeMap::new();
+        for (name, playbook) in found {
+            match catalog.check(playbook).await {
+                Ok(c) => {
+                    checked.insert(name, Arc::new(c));
+                }
+                Err(mut f) => skipped.append(&mut f),
+            }
+        }
+        for f in &skipped {
+            tracing::warn!("playbook skipped: {f}");
+        }
+        Ok(Self { checked, skipped })
+    }
+}
+
+/// What the service keeps for playbooks.
+pub struct PlaybookState {
+    pub store: Arc<RunStore>,
+    pub current: RwLock<Arc<Playbooks>>,
+    /// Runs in progress in this process, to cancel them.
+    pub running: Mutex<HashMap<String, CancellationToken>>,
+}
+
+impl PlaybookState {
+    pub fn new(store: RunStore, playbooks: Playbooks) -> Self {
+        Self {
+            store: Arc::new(store),
+            current: RwLock::new(Arc::new(playbooks)),
+            running: Mutex::default(),
+        }
+    }
+
+    pub fn current(&self) -> Arc<Playbooks> {
+        Arc::clone(&self.current.read().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+async fn on_store<T: Send + 'static>(
+    service: &Arc<Service>,
+    f: impl FnOnce(&RunStore) -> Result<T, String> + Send + 'static,
+) -> Result<T, Fault> {
+    let store = Arc::clone(&service.playbooks.store);
+    tokio::task::spawn_blocking(move || f(&store))
+        .await
+        .map_err(|e| Fault(format!("a database task failed: {e}")))?
+        .map_err(Fault)
+}
+
+/// Runs each step's action as an execution of the service, recorded under
+/// the name of whoever started the run.
+struct ServiceCaller {
+    service: Arc<Service>,
+    /// `playbook:<name>` and who started it (a token's name, a webhook).
+    who: String,
+}
+
+fn report(kind: ErrorKind, class: ErrorClass, message: String) -> ErrorReport {
+    ErrorReport::new(kind, class, message)
+}
+
+impl soar_playbook::Caller for ServiceCaller {
+    async fn call(&self, call: ActionCall<'_>) -> Answer {
+        let service = &self.service;
+        let failed = |e: ErrorReport| Answer {
+            result: Err(e),
+            execution_id: None,
+        };
+        let Some(resource) = service.registry().get(call.resource).cloned() else {
+            return failed(report(
+                ErrorKind::Resource,
+                ErrorClass::Rejected,
+                format!("no resource `{}` is served now", call.resource),
+            ));
+        };
+        let prepared = match service
+            .host
+            .prepare(&resource, call.action, call.params)
+            .await
+        {
+            Ok(p) => p,
+            Err(e) => return failed(e.report()),
+        };
+        let Ok(mut ticket) = service.gate.admit(call.resource) else {
+            let mut e = report(
+                ErrorKind::RateLimited,
+                ErrorClass::Failed,
+                format!(
+                    "too many runs in flight or queued on `{}`; nothing was sent",
+                    call.resource
+                ),
+            );
+            e.retry_after_secs = Some(1);
+            return failed(e);
+        };
+        let created_ms = now_ms();
+        let now = ticket.try_turn();
+        let row = ExecutionRow {
+            seq: 0,
+            id: execution_id(),
+            resource: call.resource.to_owned(),
+            action: call.action.to_owned(),
+            status: if now {
+                ExecutionStatus::Running
+            } else {
+                ExecutionStatus::Queued
+            },
+            token: self.who.clone(),
+            idempotency_key: None,
+            request_hash: String::new(),
+            params: Value::Object(prepared.params().clone()),
+            created_ms,
+            started_ms: now.then_some(created_ms),
+            finished_ms: None,
+            outcome: None,
+        };
+        let id = row.id.clone();
+        if let Err(e) = service.db.insert_execution(&row).await {
+            return failed(report(
+                ErrorKind::Internal,
+                ErrorClass::Failed,
+                e.to_string(),
+            ));
+        }
+        let job = Job {
+            row,
+            resource_name: call.resource.to_owned(),
+            resource,
+            prepared,
+        };
+        let finished = match runs::run(Arc::clone(service), job, ticket).await {
+            Ok(row) => row,
+            Err(e) => {
+                return failed(report(
+                    ErrorKind::Internal,
+                    ErrorClass::Failed,
+                    e.to_string(),
+                ));
+            }
+        };
+        let outcome = finished.outcome.unwrap_or_default();
+        let result = match (finished.status, outcome.error) {
+            (ExecutionStatus::Succeeded, _) => Ok(outcome
+                .data
+                .and_then(|raw| serde_json::from_str(raw.get()).ok())
+                .unwrap_or(Value::Null)),
+            (_, Some(e)) => Err(e),
+            (status, None) => Err(report(
+                ErrorKind::Internal,
+                ErrorClass::Failed,
+                format!("the execution ended {status}"),
+            )),
+        };
+        Answer {
+            result,
+            execution_id: Some(id),
+        }
+    }
+}
+
+/// Stores each change and publishes it on the event stream.
+struct ServiceObserver {
+    service: Arc<Service>,
+}
+
+impl Observer for ServiceObserver {
+    async fn changed(&self, record: &RunRecord, progress: Progress) {
+        let saved = {
+            let record = record.clone();
+            on_store(&self.service, move |store| store.save(&record, progress)).await
+        };
+        if let Err(e) = saved {
+            tracing::error!(run = %record.id, "the run's record could not be saved: {e}");
+        }
+        let (kind, mut payload) = match progress {
+            Progress::Started => ("started", json!({})),
+            Progress::Step(i) => {
+                let step = &record.steps[i];
+                (
+                    "step",
+                    json!({"step": step.id, "step_status": step.status, "execution_ids": step.call.execution_ids}),
+                )
+            }
+            Progress::Finished => ("finished", json!({"error": record.error})),
+        };
+        payload["run"] = json!(record.id);
+        payload["playbook"] = json!(record.playbook);
+        payload["status"] = json!(record.status);
+        let now = now_ms();
+        let row = EventRow {
+            seq: 0,
+            resource: String::new(),
+            delivery_id: record.id.clone(),
+            event_type: format!("playbook_run.{kind}"),
+            time_ms: now,
+            received_ms: now,
+            digest: soar_host::hex(&rand::random::<[u8; 16]>()),
+            payload,
+        };
+        match self.service.on_db(move |db| db.insert_event(&row)).await {
+            Ok(Some(seq)) => {
+                self.service.events.send_replace(seq);
+            }
+            Ok(None) => {}
+            Err(e) => tracing::error!("a playbook progress event could not be stored: {e}"),
+        }
+    }
+}
+
+/// Record a new run; the earlier run when its occurrence had one.
+async fn record(service: &Arc<Service>, record: RunRecord) -> Result<(RunRecord, bool), Fault> {
+    let kept = record.clone();
+    match on_store(service, move |store| store.insert(&kept)).await? {
+        Inserted::New => Ok((record, true)),
+        Inserted::Existing(first) => Ok((*first, false)),
+    }
+}
+
+/// Run a recorded run in the background.
+pub fn launch(service: &Arc<Service>, checked: Arc<Checked>, record: RunRecord, who: String) {
+    let cancel = CancellationToken::new();
+    service
+        .playbooks
+        .running
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(record.id.clone(), cancel.clone());
+    let service = Arc::clone(service);
+    let tracker = service.tracker.clone();
+    tracker.spawn(async move {
+        let id = record.id.clone();
+        let caller = ServiceCaller {
+            service: Arc::clone(&service),
+            who: format!("playbook:{} ({who})", record.playbook),
+        };
+        let observer = ServiceObserver {
+            service: Arc::clone(&service),
+        };
+        let limits = Limits::default();
+        let store = Arc::clone(&service.playbooks.store);
+        let latest = record.clone();
+        tokio::select! {
+            _ = checked.run(record, &caller, &limits, &observer) => {}
+            () = store.hold(&id) => {}
+            () = cancel.cancelled() => {
+                // What was recorded last, cancelled.
+                let mut record = on_store(&service, {
+                    let id = id.clone();
+                    move |s| s.get(&id)
+                })
+                .await
+                .ok()
+                .flatten()
+                .unwrap_or(latest);
+                for step in &mut record.steps {
+                    if matches!(step.status, soar_host::StepStatus::Queued | soar_host::StepStatus::Running) {
+                        step.status = soar_host::StepStatus::Cancelled;
+                    }
+                }
+                record.status = RunStatus::Cancelled;
+                record.finished_at = Some(soar_playbook::record::now());
+                observer.changed(&record, Progress::Finished).await;
+            }
+        }
+        service
+            .playbooks
+            .running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&id);
+    });
+}
+
+/// At start: go on with the runs a stopped process left unfinished.
+pub async fn resume(service: &Arc<Service>) -> Result<usize, Fault> {
+    let runs = on_store(service, |store| store.take_over_unfinished()).await?;
+    let playbooks = service.playbooks.current();
+    let mut resumed = 0;
+    for record in runs {
+        match playbooks.checked.get(&record.playbook) {
+            Some(checked) => {
+                let record = checked.resume(record);
+                tracing::info!(run = %record.id, playbook = %record.playbook, "going on with a run the last process left unfinished");
+                launch(service, Arc::clone(checked), record, "resumed".into());
+                resumed += 1;
+            }
+            None => {
+                tracing::warn!(run = %record.id, "run of playbook `{}`, which is not served now, left unfinished", record.playbook)
+            }
+        }
+    }
+    Ok(resumed)
+}
+
+/// An event as playbooks see it: `type`, `resource`, `delivery_id`,
+/// `payload` (the upstream's `payload` member when its body has one, as
+/// Zoom's do: `event.payload.object.id`; else the body) and `body` (the
+/// whole body: Zoom's `download_token` sits beside `payload`).
+pub fn event_scope(row: &EventRow) -> Value {
+    let payload = match row.payload.get("payload") {
+        Some(inner @ Value::Object(_)) => inner.clone(),
+        _ => row.payload.clone(),
+    };
+    json!({
+        "type": row.event_type,
+        "resource": row.resource,
+        "delivery_id": row.delivery_id,
+        "payload": payload,
+        "body": row.payload,
+    })
+}
+
+/// After an event is stored: start the playbooks that listen to it.
+pub async fn on_event(service: &Arc<Service>, seq: i64, resource: &str, event: Value) {
+    let event_type = event["type"].as_str().unwrap_or_default().to_owned();
+    let playbooks = service.playbooks.current();
+    for checked in playbooks.checked.values() {
+        let playbook = &checked.playbook;
+        if !playbook.listens_to(resource, &event_type) {
+            continue;
+        }
+        let start = Start {
+            trigger: Trigger {
+                kind: "webhook".into(),
+                occurrence: Some(format!("event:{resource}:{seq}")),
+            },
+            inputs: json!({}),
+            event: Some(event.clone()),
+            dry_run: false,
+        };
+        let record = match checked.new_run(start) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(playbook = %playbook.name, "event {seq} starts no run: {e}");
+                continue;
+            }
+        };
+        if let Some(condition) = playbook.webhook.as_ref().and_then(|w| w.condition.as_ref()) {
+            let scope = soar_playbook::expr::scope([
+                ("event", soar_playbook::expr::to_value(&event)),
+                ("inputs", soar_playbook::expr::to_value(&record.inputs)),
+            ]);
+            match condition.holds(&scope) {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(e) => {
+                    tracing::warn!(playbook = %playbook.name, "event {seq}: the webhook's `if` failed, no run: {}", e.message);
+                    continue;
+                }
+            }
+        }
+        match self::record(service, record).await {
+            Ok((record, true)) => {
+                launch(service, Arc::clone(checked), record, format!("event {seq}"))
+            }
+            Ok((_, false)) => {
+                tracing::info!(playbook = %playbook.name, "event {seq} had started its run already")
+            }
+            Err(e) => {
+                tracing::error!(playbook = %playbook.name, "event {seq}: the run could not be recorded: {e}")
+            }
+        }
+    }
+}
+
+// ---- the API ----
+
+/// A playbook as listed.
+#[derive(Serialize, ToSchema)]
+pub struct PlaybookSummary {
+    name: String,
+    description: String,
+    file: String,
+    /// `manual`, `webhook`, `schedule`, `watch`.
+    triggers: Vec<String>,
+    /// `resource.action` of each step, in order.
+    steps: Vec<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PlaybookList {
+    playbooks: Vec<PlaybookSummary>,
+    /// Files not served, each finding with its place.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    skipped: Vec<SkippedPlaybook>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SkippedPlaybook {
+    file: String,
+    line: u64,
+    column: u64,
+    message: String,
+}
+
+/// Whether the caller may see (and, `run`, start) the playbook: it needs
+/// every resource the playbook uses, and to run, every kind of action.
+fn allowed(caller: &Caller, checked: &Checked, run: bool) -> Result<(), Problem> {
+    let grant = &caller.0;
+    for step in &checked.playbook.steps {
+        if !grant.sees(&step.resource.name) {
+            return Err(Problem::forbidden(format!(
+                "token `{}` may not use resource `{}`, which playbook `{}` uses",
+                grant.name, step.resource.name, checked.playbook.name
+            )));
+        }
+    }
+    if run {
+        for kind in &checked.kinds {
+            if !grant.may_run(*kind) {
+                return Err(Problem::forbidden(format!(
+                    "token `{}` may not run {} actions, which playbook `{}` runs",
+                    grant.name,
+                    super::tokens::kind_name(*kind),
+                    checked.playbook.name
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The playbooks served (those the token may see), and the files skipped.
+#[utoipa::path(get, path = "/v1/playbooks", tag = "playbooks", security(("bearer" = [])),
+    responses((status = 200, body = PlaybookList)))]
+pub async fn list(State(service): State<Arc<Service>>, caller: Caller) -> Json<PlaybookList> {
+    let current = service.playbooks.current();
+    let playbooks = current
+        .checked
+        .values()
+        .filter(|c| allowed(&caller, c, false).is_ok())
+        .map(|c| {
+            let p = &c.playbook;
+            let mut triggers = Vec::new();
+            for (present, name) in [
+                (p.manual.is_some(), "manual"),
+                (p.webhook.is_some(), "webhook"),
+                (p.schedule.is_some(), "schedule"),
+                (p.watch.is_some(), "watch"),
+            ] {
+                if present {
+                    triggers.push(name.to_owned());
+                }
+            }
+            PlaybookSummary {
+                name: p.name.clone(),
+                description: p.description.clone(),
+                file: p.file.display().to_string(),
+                triggers,
+                steps: p
+                    .steps
+                    .iter()
+                    .map(|s| format!("{}.{}", s.resource.name, s.action.name))
+                    .collect(),
+            }
+        })
+        .collect();
+    let skipped = if caller.0.resources.is_none() {
+        current
+            .skipped
+            .iter()
+            .map(|f| SkippedPlaybook {
+                file: f.file.clone(),
+                line: f.line,
+                column: f.column,
+                message: f.message.clone(),
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Json(PlaybookList { playbooks, skipped })
+}
+
+/// A JSON body, whatever its content type says (curl's `-d` says a form);
+/// an empty one is the default.
+fn json_body<T: serde::de::DeserializeOwned + Default>(body: &Bytes) -> Result<T, Problem> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ProblemType::InvalidInput,
+            format!("the body must be a JSON object: {e}"),
+        )
+    })
+}
+
+#[derive(Deserialize, Default, ToSchema)]
+pub struct RunRequest {
+    /// The inputs, as the playbook's manual trigger's schema says.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    inputs: Value,
+}
+
+fn checked_named(service: &Service, name: &str) -> Result<Arc<Checked>, Problem> {
+    service
+        .playbooks
+        .current()
+        .checked
+        .get(name)
+        .cloned()
+        .ok_or_else(|| {
+            Problem::not_found(format!(
+                "no playbook named `{name}` is served; GET /v1/playbooks lists them"
+            ))
+        })
+}
+
+fn accepted(record: &RunRecord, replayed: bool) -> Response {
+    let status = if replayed {
+        StatusCode::OK
+    } else {
+        StatusCode::ACCEPTED
+    };
+    let mut response = (status, Json(record)).into_response();
+    let headers = response.headers_mut();
+    if let Ok(location) = HeaderValue::from_str(&format!("/v1/playbook-runs/{}", record.id)) {
+        headers.insert(header::LOCATION, location);
+    }
+    if replayed {
+        headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    response
+}
+
+/// Start a playbook's manual trigger: `202` with the run, queued, its URL
+/// in `Location`. With an `Idempotency-Key` seen before (finished or not),
+/// the same run is answered (`200`, `Idempotent-Replayed: true`).
+#[utoipa::path(post, path = "/v1/playbooks/{name}/runs", tag = "playbooks", security(("bearer" = [])),
+    params(("name" = String, Path, description = "The playbook"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Up to 255 visible ASCII characters; scoped to the token")),
+    request_body = RunRequest,
+    responses(
+        (status = 202, description = "Started", body = soar_playbook::RunRecord),
+        (status = 200, description = "The run this Idempotency-Key started", body = soar_playbook::RunRecord),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Inputs that do not fit the playbook, or no manual trigger", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn start(
+    State(service): State<Arc<Service>>,
+    caller: Caller,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Problem> {
+    let request: RunRequest = json_body(&body)?;
+    let checked = checked_named(&service, &name)?;
+    allowed(&caller, &checked, true)?;
+    let key = idempotency_key(&headers)?;
+    let inputs = if request.inputs.is_null() {
+        json!({})
+    } else {
+        request.inputs
+    };
+    let start = Start {
+        trigger: Trigger {
+            kind: "manual".into(),
+            occurrence: key.map(|k| format!("key:{}:{k}", caller.0.name)),
+        },
+        inputs,
+        event: None,
+        dry_run: false,
+    };
+    let record = checked.new_run(start).map_err(|e| {
+        Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ProblemType::InvalidInput,
+            e,
+        )
+    })?;
+    let (record, new) = self::record(&service, record).await?;
+    if new {
+        launch(
+            &service,
+            checked,
+            record.clone(),
+            format!("token {}", caller.0.name),
+        );
+    }
+    Ok(accepted(&record, !new))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct RunFilter {
+    /// Only this playbook's runs.
+    pub playbook: Option<String>,
+    /// Only runs in this status: queued, running, succeeded, failed, cancelled.
+    pub status: Option<String>,
+    /// Only runs older than this run (its id): the next page.
+    pub before: Option<String>,
+    /// At most this many (1 to 500, default 50).
+    pub limit: Option<u32>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RunPage {
+    runs: Vec<soar_playbook::RunRecord>,
+}
+
+/// Playbook runs, newest first: the service's and the CLI's.
+#[utoipa::path(get, path = "/v1/playbook-runs", tag = "playbooks", security(("bearer" = [])),
+    params(RunFilter), responses((status = 200, body = RunPage)))]
+pub async fn runs(
+    State(service): State<Arc<Service>>,
+    caller: Caller,
+    Query(filter): Query<RunFilter>,
+) -> Result<Json<RunPage>, Problem> {
+    let status = filter
+        .status
+        .as_deref()
+        .map(str::parse::<RunStatus>)
+        .transpose()
+        .map_err(|e| {
+            Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ProblemType::InvalidInput,
+                e,
+            )
+        })?;
+    let q = RunQuery {
+        playbook: filter.playbook,
+        status,
+        before: filter.before,
+        limit: filter.limit.unwrap_or(50),
+    };
+    let runs = on_store(&service, move |store| store.list(&q)).await?;
+    let grant = &caller.0;
+    Ok(Json(RunPage {
+        runs: runs
+            .into_iter()
+            .filter(|r| r.steps.iter().all(|s| grant.sees(&s.resource)))
+            .collect(),
+    }))
+}
+
+async fn run_of(service: &Arc<Service>, caller: &Caller, id: String) -> Result<RunRecord, Problem> {
+    let shown = id.clone();
+    let record = on_store(service, move |store| store.get(&id))
+        .await?
+        .ok_or_else(|| Problem::not_found(format!("no playbook run `{shown}`")))?;
+    if let Some(step) = record.steps.iter().find(|s| !caller.0.sees(&s.resource)) {
+        return Err(Problem::forbidden(format!(
+            "token `{}` may not use resource `{}`, which this run uses",
+            caller.0.name, step.resource
+        )));
+    }
+    Ok(record)
+}
+
+/// One run: each step's status, attempts, params as sent, result or error,
+/// the executions of its action calls, times.
+#[utoipa::path(get, path = "/v1/playbook-runs/{id}", tag = "playbooks", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The run (`pr_…`)")),
+    responses((status = 200, body = soar_playbook::RunRecord),
+        (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn run(
+    State(service): State<Arc<Service>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<RunRecord>, Problem> {
+    run_of(&service, &caller, id).await.map(Json)
+}
+
+#[derive(Deserialize, Default, ToSchema)]
+pub struct RerunRequest {
+    /// The step to run again, with those after it.
+    from: String,
+}
+
+/// Run a run again from one of its steps: the steps before it keep their
+/// recorded results (never sent again); a new run, `rerun_of` the old.
+#[utoipa::path(post, path = "/v1/playbook-runs/{id}/rerun", tag = "playbooks", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The run (`pr_…`)")),
+    request_body = RerunRequest,
+    responses((status = 202, body = soar_playbook::RunRecord),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "No such step, or the playbook changed", body = Problem, content_type = "application/problem+json")))]
+pub async fn rerun(
+    State(service): State<Arc<Service>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, Problem> {
+    let request: RerunRequest = json_body(&body)?;
+    let old = run_of(&service, &caller, id).await?;
+    let checked = checked_named(&service, &old.playbook)?;
+    allowed(&caller, &checked, true)?;
+    let record = checked.rerun(&old, &request.from).map_err(|e| {
+        Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ProblemType::InvalidInput,
+            e,
+        )
+    })?;
+    let (record, _) = self::record(&service, record).await?;
+    launch(
+        &service,
+        checked,
+        record.clone(),
+        format!("token {}", caller.0.name),
+    );
+    Ok(accepted(&record, false))
+}
+
+/// Cancel a run in progress in this service: its step in flight is
+/// abandoned (a non-idempotent one may have acted: see the step), the
+/// rest do not run.
+#[utoipa::path(post, path = "/v1/playbook-runs/{id}/cancel", tag = "playbooks", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The run (`pr_…`)")),
+    responses((status = 202, description = "Cancelling"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not in progress here", body = Problem, content_type = "application/problem+json")))]
+pub async fn cancel(
+    State(service): State<Arc<Service>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, Problem> {
+    let record = run_of(&service, &caller, id).await?;
+    let token = service
+        .playbooks
+        .running
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(&record.id)
+        .cloned();
+    match token {
+        Some(token) => {
+            token.cancel();
+            Ok((
+                StatusCode::ACCEPTED,
+                Json(json!({"run": record.id, "status": "cancelling"})),
+            )
+                .into_response())
+        }
+        None => Err(Problem::new(
+            StatusCode::CONFLICT,
+            ProblemType::NotRunning,
+            format!(
+                "run {} is {}, not in progress in this service",
+                record.id, record.status
+            ),
+        )),
+    }
+}
