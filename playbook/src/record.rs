@@ -143,6 +143,12 @@ pub fn now() -> String {
     humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string()
 }
 
+/// A time in ms since the epoch, as RFC 3339 with milliseconds.
+pub fn rfc3339_ms(ms: i64) -> String {
+    let time = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms.max(0) as u64);
+    humantime::format_rfc3339_millis(time).to_string()
+}
+
 /// `pr_` and 32 hex digits: the time in milliseconds (48 bits), then 80
 /// random bits, so ids sort by time.
 pub fn run_id() -> String {

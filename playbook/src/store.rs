@@ -345,6 +345,33 @@ impl RunStore {
         })
     }
 
+    /// When the schedule of `playbook` was first loaded (recorded now if it
+    /// never was) and the tick it last ran, in ms since the epoch.
+    pub fn schedule_state(&self, playbook: &str) -> Result<(i64, Option<i64>), String> {
+        self.with(|conn| {
+            conn.execute(
+                "INSERT OR IGNORE INTO schedules (playbook, first_loaded_ms) VALUES (?1, ?2)",
+                params![playbook, now_ms()],
+            )?;
+            conn.query_row(
+                "SELECT first_loaded_ms, last_tick_ms FROM schedules WHERE playbook = ?1",
+                [playbook],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+        })
+    }
+
+    /// The schedule of `playbook` ran its tick at `tick_ms`.
+    pub fn schedule_ticked(&self, playbook: &str, tick_ms: i64) -> Result<(), String> {
+        self.with(|conn| {
+            conn.execute(
+                "UPDATE schedules SET last_tick_ms = max(coalesce(last_tick_ms, 0), ?2) WHERE playbook = ?1",
+                params![playbook, tick_ms],
+            )
+            .map(drop)
+        })
+    }
+
     /// Whether the watch of `playbook` has polled before (its baseline).
     pub fn watch_has_baseline(&self, playbook: &str) -> Result<bool, String> {
         self.with(|conn| {

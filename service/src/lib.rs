@@ -209,6 +209,7 @@ pub async fn serve(
     });
     service.prepare_downloads(&service.registry());
     let resumed = playbooks::resume(&service).await?;
+    playbooks::spawn_triggers(&service);
     if resumed > 0 {
         tracing::warn!("{resumed} playbook run(s) left unfinished by a stopped process go on");
     }

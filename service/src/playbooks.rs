@@ -417,6 +417,214 @@ pub async fn on_event(service: &Arc<Service>, seq: i64, resource: &str, event: V
     }
 }
 
+/// Start a run of `checked` for a trigger occurrence, once: recorded, then
+/// launched; an occurrence seen before starts nothing.
+async fn fire(
+    service: &Arc<Service>,
+    checked: &Arc<Checked>,
+    trigger: Trigger,
+    event: Value,
+    who: String,
+) {
+    let name = &checked.playbook.name;
+    let start = Start {
+        trigger,
+        inputs: json!({}),
+        event: Some(event),
+        dry_run: false,
+    };
+    let record = match checked.new_run(start) {
+        Ok(r) => r,
+        Err(e) => return tracing::warn!(playbook = %name, "no run: {e}"),
+    };
+    match self::record(service, record).await {
+        Ok((record, true)) => launch(service, Arc::clone(checked), record, who),
+        Ok((record, false)) => {
+            tracing::info!(playbook = %name, run = %record.id, "that occurrence had started its run already")
+        }
+        Err(e) => tracing::error!(playbook = %name, "the run could not be recorded: {e}"),
+    }
+}
+
+/// Start the schedules and watches of the playbooks served; they stop
+/// with the service.
+pub fn spawn_triggers(service: &Arc<Service>) {
+    for checked in service.playbooks.current().checked.values() {
+        if checked.playbook.schedule.is_some() {
+            tokio::spawn(schedule_loop(Arc::clone(service), Arc::clone(checked)));
+        }
+        if checked.playbook.watch.is_some() {
+            tokio::spawn(watch_loop(Arc::clone(service), Arc::clone(checked)));
+        }
+    }
+}
+
+async fn schedule_loop(service: Arc<Service>, checked: Arc<Checked>) {
+    let Some(schedule) = checked.playbook.schedule.as_ref() else {
+        return;
+    };
+    let name = checked.playbook.name.clone();
+    let tick = |ms: i64| {
+        let service = Arc::clone(&service);
+        let checked = Arc::clone(&checked);
+        let name = name.clone();
+        async move {
+            let at = soar_playbook::record::rfc3339_ms(ms);
+            let trigger = Trigger {
+                kind: "schedule".into(),
+                occurrence: Some(format!("tick:{ms}")),
+            };
+            fire(
+                &service,
+                &checked,
+                trigger,
+                json!({"type": "schedule", "tick": at}),
+                format!("schedule {at}"),
+            )
+            .await;
+            let _ = on_store(&service, move |s| s.schedule_ticked(&name, ms)).await;
+        }
+    };
+    let state = {
+        let name = name.clone();
+        on_store(&service, move |s| s.schedule_state(&name)).await
+    };
+    let (first_loaded, last_tick) = match state {
+        Ok(state) => state,
+        Err(e) => return tracing::error!(playbook = %name, "schedule not started: {e}"),
+    };
+    // A tick missed while no service ran (after the playbook was first
+    // loaded) runs once now.
+    if schedule.catch_up == soar_playbook::file::CatchUp::Once {
+        let now = jiff::Zoned::now().with_time_zone(schedule.timezone.clone());
+        if let Ok(previous) = schedule.cron.find_previous_occurrence(&now, true) {
+            let ms = previous.timestamp().as_millisecond();
+            if ms > first_loaded && last_tick.is_none_or(|last| ms > last) {
+                tracing::info!(playbook = %name, "a missed schedule tick runs now");
+                tick(ms).await;
+            }
+        }
+    }
+    loop {
+        let now = jiff::Zoned::now().with_time_zone(schedule.timezone.clone());
+        let next = match schedule.cron.find_next_occurrence(&now, false) {
+            Ok(next) => next,
+            Err(e) => {
+                return tracing::error!(playbook = %name, "the schedule has no next tick: {e}");
+            }
+        };
+        let ms = next.timestamp().as_millisecond();
+        let wait = std::time::Duration::from_millis(u64::try_from(ms - now_ms()).unwrap_or(0));
+        tokio::select! {
+            () = tokio::time::sleep(wait) => tick(ms).await,
+            () = service.shutdown.cancelled() => return,
+        }
+    }
+}
+
+/// The key that marks a watch's first poll (its baseline) as done.
+const BASELINE: &str = "\u{0}baseline";
+
+async fn watch_loop(service: Arc<Service>, checked: Arc<Checked>) {
+    let Some(watch) = checked.playbook.watch.as_ref() else {
+        return;
+    };
+    let name = checked.playbook.name.clone();
+    let caller = ServiceCaller {
+        service: Arc::clone(&service),
+        who: format!("playbook:{name} (watch)"),
+    };
+    let mut every = tokio::time::interval(watch.every);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = every.tick() => {}
+            () = service.shutdown.cancelled() => return,
+        }
+        let empty = soar_playbook::expr::scope([]);
+        let params = match watch.with.eval(&empty) {
+            Ok(p) => p,
+            Err(e) => {
+                return tracing::error!(playbook = %name, "the watch's `with:` failed: {}", e.message);
+            }
+        };
+        let call = ActionCall {
+            run: "",
+            step: "watch",
+            item: None,
+            attempt: 1,
+            resource: &watch.resource.name,
+            action: &watch.action.name,
+            params: &params,
+        };
+        let result = match soar_playbook::Caller::call(&caller, call).await.result {
+            Ok(result) => result,
+            Err(e) => {
+                tracing::warn!(playbook = %name, "the watch's poll failed: {}: {}", e.kind, e.message);
+                continue;
+            }
+        };
+        let scope =
+            soar_playbook::expr::scope([("result", soar_playbook::expr::to_value(&result))]);
+        let items = match watch.items.eval(&scope) {
+            Ok(Value::Array(items)) => items,
+            Ok(other) => {
+                tracing::warn!(playbook = %name, "the watch's `items:` gave {other}, not a list");
+                continue;
+            }
+            Err(e) => {
+                tracing::warn!(playbook = %name, "the watch's `items:` failed: {}", e.message);
+                continue;
+            }
+        };
+        let mut keyed = Vec::with_capacity(items.len());
+        for item in items {
+            let scope =
+                soar_playbook::expr::scope([("item", soar_playbook::expr::to_value(&item))]);
+            match watch.key.eval(&scope) {
+                Ok(Value::String(key)) => keyed.push((key, item)),
+                Ok(Value::Null) | Err(_) => {
+                    tracing::warn!(playbook = %name, "a watched item has no key; skipped")
+                }
+                Ok(other) => keyed.push((other.to_string(), item)),
+            }
+        }
+        let mut keys: Vec<String> = keyed.iter().map(|(k, _)| k.clone()).collect();
+        keys.push(BASELINE.to_owned());
+        let seen = {
+            let name = name.clone();
+            on_store(&service, move |s| {
+                let baseline = s.watch_has_baseline(&name)?;
+                s.new_watch_keys(&name, &keys).map(|new| (baseline, new))
+            })
+            .await
+        };
+        let (baseline, new) = match seen {
+            Ok(seen) => seen,
+            Err(e) => {
+                tracing::error!(playbook = %name, "the watch's keys could not be kept: {e}");
+                continue;
+            }
+        };
+        // The items present at the first poll are the baseline: no run.
+        if !baseline {
+            continue;
+        }
+        for (key, item) in keyed {
+            if !new.contains(&key) {
+                continue;
+            }
+            let trigger = Trigger {
+                kind: "watch".into(),
+                occurrence: Some(format!("watch:{key}")),
+            };
+            let event =
+                json!({"type": "watch", "resource": watch.resource.name, "key": key, "item": item});
+            fire(&service, &checked, trigger, event, format!("watch {key}")).await;
+        }
+    }
+}
+
 // ---- the API ----
 
 /// A playbook as listed.

@@ -419,8 +419,16 @@ async fn the_openapi_document_covers_every_route() {
         serde_json::json!(["queued", "running", "succeeded", "failed", "cancelled"]),
         "{schemas}"
     );
-    assert!(schemas["StepStatus"]["enum"].as_array().unwrap().contains(&"unknown".into()));
-    assert!(schemas["RunRecord"]["properties"]["steps"].is_object(), "{schemas}");
+    assert!(
+        schemas["StepStatus"]["enum"]
+            .as_array()
+            .unwrap()
+            .contains(&"unknown".into())
+    );
+    assert!(
+        schemas["RunRecord"]["properties"]["steps"].is_object(),
+        "{schemas}"
+    );
     // Every route the document names answers (none is 404 "no such route").
     let token = s.token("t", &[]);
     for path in &paths {

@@ -360,3 +360,91 @@ async fn a_killed_service_goes_on_with_its_runs_and_a_run_can_be_cancelled() {
     assert_eq!(run["status"], "cancelled", "{run:#}");
     assert_eq!(run["steps"][1]["status"], "cancelled");
 }
+
+const EVERY_SECOND: &str = r#"
+name: every-second
+on:
+  schedule: { cron: "* * * * * *", timezone: Europe/Berlin }
+steps:
+  - id: look
+    resource: zoom
+    action: get_user
+    with: { user_id: me }
+"#;
+
+const NEW_INVITES: &str = r#"
+name: new-invites
+on:
+  watch:
+    resource: zoom
+    action: list_users
+    with: { status: pending, page_size: 300 }
+    every: 1s
+    items: ${{ result.users }}
+    key: ${{ item.id }}
+steps:
+  - id: look
+    resource: zoom
+    action: get_user
+    with: { user_id: "${{ event.item.id }}" }
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schedules_tick_and_watches_start_a_run_per_new_item() {
+    let dir = playbooks(&[
+        ("every-second.yaml", EVERY_SECOND),
+        ("new-invites.yaml", NEW_INVITES),
+    ]);
+    let s = serve(dir.path());
+    let token = s.token("ops", &[]);
+
+    let ticks = finished_runs(&s, &token, "every-second", 2).await;
+    let occurrences: Vec<&str> = ticks
+        .iter()
+        .map(|r| r["trigger"]["occurrence"].as_str().unwrap())
+        .collect();
+    assert!(
+        occurrences.iter().all(|o| o.starts_with("tick:")),
+        "{occurrences:?}"
+    );
+    let mut unique = occurrences.clone();
+    unique.dedup();
+    assert_eq!(unique.len(), occurrences.len(), "one run per tick");
+    assert_eq!(ticks[0]["event"]["type"], "schedule");
+
+    // The invitations pending at the first poll are the baseline: no run.
+    // Wait for that poll (it lists pending users), then invite someone.
+    let until = Instant::now() + Duration::from_secs(20);
+    while !s
+        .env
+        .sandbox
+        .api_requests()
+        .iter()
+        .any(|r| r.path == "/v2/users" && r.method == "GET")
+    {
+        assert!(Instant::now() < until, "the watch never polled");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let invited = s.env.invoke(
+        "create_user",
+        json!({"action": "create", "user_info": {"email": "new.hire@example.com", "type": 1}}),
+    );
+    assert_eq!(invited.code, 0, "{invited:?}");
+    let id = invited.json()["id"].as_str().unwrap().to_owned();
+    let runs = finished_runs(&s, &token, "new-invites", 1).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let again = s
+        .get("/v1/playbook-runs?playbook=new-invites", &token)
+        .await;
+    assert_eq!(
+        again.body["runs"].as_array().unwrap().len(),
+        1,
+        "one run for one new item: {again:?}"
+    );
+    let run = &runs[0];
+    assert_eq!(run["status"], "succeeded", "{run:#}");
+    assert_eq!(run["trigger"]["occurrence"], format!("watch:{id}"));
+    assert_eq!(run["event"]["item"]["email"], "new.hire@example.com");
+    assert_eq!(run["steps"][0]["params"], json!({"user_id": id}));
+}
