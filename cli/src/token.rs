@@ -22,6 +22,10 @@ enum Command {
         /// Limit it to this kind of action (repeatable): enrichment or containment; default: both
         #[arg(long = "kind", value_name = "KIND", value_parser = parse_kind)]
         kinds: Vec<ActionKind>,
+        /// Limit its playbook rights (repeatable): playbooks:read (see playbooks and runs) or
+        /// playbooks:run (also start, rerun, cancel); default: both
+        #[arg(long = "scope", value_name = "SCOPE", value_parser = parse_scope)]
+        scopes: Vec<tokens::Scope>,
     },
     /// List tokens (names and limits, never the tokens)
     List {
@@ -31,6 +35,10 @@ enum Command {
     },
     /// Revoke a token by name: the service refuses it from its next request
     Revoke { name: String },
+}
+
+fn parse_scope(text: &str) -> Result<tokens::Scope, String> {
+    tokens::Scope::parse(text).ok_or_else(|| "playbooks:read or playbooks:run".to_owned())
 }
 
 fn parse_kind(text: &str) -> Result<ActionKind, String> {
@@ -50,7 +58,8 @@ pub fn run(host_options: &HostOptions, args: Args) -> i32 {
             name,
             resources,
             kinds,
-        } => tokens::create(&db, &name, resources, kinds).map(|created| {
+            scopes,
+        } => tokens::create(&db, &name, resources, kinds, scopes).map(|created| {
             println!("{}", created.token);
             eprintln!(
                 "token `{name}` created: keep it now, it is not shown again. Use it as `Authorization: Bearer <token>`."
@@ -65,6 +74,7 @@ pub fn run(host_options: &HostOptions, args: Args) -> i32 {
                             "name": t.name,
                             "resources": t.resources,
                             "kinds": t.kinds,
+                            "scopes": t.scopes,
                             "created_ms": t.created_ms,
                             "revoked": t.revoked_ms.is_some(),
                         })
@@ -85,10 +95,11 @@ pub fn run(host_options: &HostOptions, args: Args) -> i32 {
             };
             for t in rows {
                 println!(
-                    "{}\tresources={}\tkinds={}{}",
+                    "{}\tresources={}\tkinds={}\tscopes={}{}",
                     t.name,
                     all(&t.resources),
                     all(&t.kinds),
+                    all(&t.scopes),
                     if t.revoked_ms.is_some() { "\trevoked" } else { "" }
                 );
             }

@@ -448,35 +448,19 @@ impl<C: Caller> StepRun<'_, C> {
             Ok(Value::Array(items)) => items,
             Ok(Value::Null) => Vec::new(),
             Ok(other) => {
-                return fail(
-                    record,
-                    rejected(
-                        step,
-                        ExprError {
-                            at: step.for_each_at,
-                            message: format!("`for_each` gave {}, not a list", kind_of(&other)),
-                        },
-                    ),
-                );
+                let message = format!("`for_each` gave {}, not a list", kind_of(&other));
+                return refuse(record, step, message);
             }
             Err(e) => return fail(record, rejected(step, e)),
         };
         if items.len() > step.max_items {
-            return fail(
-                record,
-                rejected(
-                    step,
-                    ExprError {
-                        at: step.for_each_at,
-                        message: format!(
-                            "`for_each` gave {} items; this step takes at most {} (`max_items:`, up to {}); nothing was sent",
-                            items.len(),
-                            step.max_items,
-                            crate::file::MAX_ITEMS_LIMIT
-                        ),
-                    },
-                ),
+            let message = format!(
+                "`for_each` gave {} items; this step takes at most {} (`max_items:`, up to {}); nothing was sent",
+                items.len(),
+                step.max_items,
+                crate::file::MAX_ITEMS_LIMIT
             );
+            return refuse(record, step, message);
         }
         // `parallel` items at a time, in order. (Futures made up front and
         // joined: a stream of closures would not be `Send` for every
@@ -652,6 +636,12 @@ fn failed_call(mut call: CallRecord, error: ErrorReport) -> CallRecord {
     call.status = Some(StepStatus::Failed);
     call.error = Some(error);
     call
+}
+
+/// The step's `for_each` gave what it cannot run: nothing was sent.
+fn refuse(record: StepRecord, step: &Step, message: String) -> StepRecord {
+    let at = step.for_each_at;
+    fail(record, rejected(step, ExprError { at, message }))
 }
 
 fn fail(mut record: StepRecord, error: ErrorReport) -> StepRecord {

@@ -84,6 +84,8 @@ const MIGRATIONS: &[&str] = &[
      DROP TABLE events;
      ALTER TABLE events_v3 RENAME TO events;
      CREATE INDEX events_digest ON events (resource, digest) WHERE digest IS NOT NULL;",
+    // 4: playbook scopes (`playbooks:read`, `playbooks:run`); empty: both.
+    "ALTER TABLE tokens ADD COLUMN scopes TEXT NOT NULL DEFAULT '[]';",
 ];
 
 /// How long the same content delivered again is taken for a redelivery:
@@ -118,6 +120,8 @@ pub struct TokenRow {
     pub resources: Vec<String>,
     /// Empty: every kind of action.
     pub kinds: Vec<String>,
+    /// Empty: every scope (`playbooks:read`, `playbooks:run`).
+    pub scopes: Vec<String>,
     pub created_ms: i64,
     pub revoked_ms: Option<i64>,
 }
@@ -312,15 +316,16 @@ impl Db {
     pub fn insert_token(&self, token: &TokenRow) -> Result<bool> {
         self.with(|c| {
             let inserted = c.execute(
-                "INSERT INTO tokens (id, name, hash, resources, kinds, created_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
+                "INSERT INTO tokens (id, name, hash, resources, kinds, created_ms, scopes)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
                 params![
                     token.id,
                     token.name,
                     token.hash,
                     Value::from(token.resources.clone()).to_string(),
                     Value::from(token.kinds.clone()).to_string(),
-                    token.created_ms
+                    token.created_ms,
+                    Value::from(token.scopes.clone()).to_string()
                 ],
             )?;
             Ok(inserted == 1)
@@ -621,7 +626,7 @@ fn push_in(
     *sql += &format!(" AND {column} IN ({})", marks.join(", "));
 }
 
-const TOKEN_COLUMNS: &str = "id, name, hash, resources, kinds, created_ms, revoked_ms";
+const TOKEN_COLUMNS: &str = "id, name, hash, resources, kinds, created_ms, revoked_ms, scopes";
 
 fn token_row(r: &rusqlite::Row) -> rusqlite::Result<TokenRow> {
     let list = |i: usize| -> rusqlite::Result<Vec<String>> {
@@ -635,6 +640,7 @@ fn token_row(r: &rusqlite::Row) -> rusqlite::Result<TokenRow> {
         kinds: list(4)?,
         created_ms: r.get(5)?,
         revoked_ms: r.get(6)?,
+        scopes: list(7)?,
     })
 }
 

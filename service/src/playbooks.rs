@@ -26,6 +26,7 @@ use super::api::Caller;
 use super::db::{EventRow, ExecutionRow, now_ms};
 use super::problem::{Fault, Problem};
 use super::runs::{self, Job};
+use super::tokens::Scope;
 use soar_host::registry::Registry;
 use soar_host::wire::{ErrorClass, ErrorKind, ProblemType};
 use soar_host::{ErrorReport, ExecutionStatus, Host, RunStatus};
@@ -659,6 +660,14 @@ pub struct SkippedPlaybook {
 /// every resource the playbook uses, and to run, every kind of action.
 fn allowed(caller: &Caller, checked: &Checked, run: bool) -> Result<(), Problem> {
     let grant = &caller.0;
+    require(
+        caller,
+        if run {
+            Scope::PlaybooksRun
+        } else {
+            Scope::PlaybooksRead
+        },
+    )?;
     for step in &checked.playbook.steps {
         if !grant.sees(&step.resource.name) {
             return Err(Problem::forbidden(format!(
@@ -684,8 +693,13 @@ fn allowed(caller: &Caller, checked: &Checked, run: bool) -> Result<(), Problem>
 
 /// The playbooks served (those the token may see), and the files skipped.
 #[utoipa::path(get, path = "/v1/playbooks", tag = "playbooks", security(("bearer" = [])),
-    responses((status = 200, body = PlaybookList)))]
-pub async fn list(State(service): State<Arc<Service>>, caller: Caller) -> Json<PlaybookList> {
+    responses((status = 200, body = PlaybookList),
+        (status = 403, description = "The token lacks playbooks:read", body = Problem, content_type = "application/problem+json")))]
+pub async fn list(
+    State(service): State<Arc<Service>>,
+    caller: Caller,
+) -> Result<Json<PlaybookList>, Problem> {
+    require(&caller, Scope::PlaybooksRead)?;
     let current = service.playbooks.current();
     let playbooks = current
         .checked
@@ -731,7 +745,7 @@ pub async fn list(State(service): State<Arc<Service>>, caller: Caller) -> Json<P
     } else {
         Vec::new()
     };
-    Json(PlaybookList { playbooks, skipped })
+    Ok(Json(PlaybookList { playbooks, skipped }))
 }
 
 /// A JSON body, whatever its content type says (curl's `-d` says a form);
@@ -740,13 +754,8 @@ fn json_body<T: serde::de::DeserializeOwned + Default>(body: &Bytes) -> Result<T
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
-    serde_json::from_slice(body).map_err(|e| {
-        Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            ProblemType::InvalidInput,
-            format!("the body must be a JSON object: {e}"),
-        )
-    })
+    serde_json::from_slice(body)
+        .map_err(|e| Problem::invalid_input(format!("the body must be a JSON object: {e}")))
 }
 
 #[derive(Deserialize, Default, ToSchema)]
@@ -827,13 +836,9 @@ pub async fn start(
         event: None,
         dry_run: false,
     };
-    let record = checked.new_run(start).map_err(|e| {
-        Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            ProblemType::InvalidInput,
-            e,
-        )
-    })?;
+    let record = checked
+        .new_run(start)
+        .map_err(Problem::invalid_input)?;
     let (record, new) = self::record(&service, record).await?;
     if new {
         launch(
@@ -876,19 +881,14 @@ pub async fn runs(
         .as_deref()
         .map(str::parse::<RunStatus>)
         .transpose()
-        .map_err(|e| {
-            Problem::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                ProblemType::InvalidInput,
-                e,
-            )
-        })?;
+        .map_err(Problem::invalid_input)?;
     let q = RunQuery {
         playbook: filter.playbook,
         status,
         before: filter.before,
         limit: filter.limit.unwrap_or(50),
     };
+    require(&caller, Scope::PlaybooksRead)?;
     let runs = on_store(&service, move |store| store.list(&q)).await?;
     let grant = &caller.0;
     Ok(Json(RunPage {
@@ -899,7 +899,21 @@ pub async fn runs(
     }))
 }
 
+/// 403 unless the caller's token has `scope`.
+fn require(caller: &Caller, scope: Scope) -> Result<(), Problem> {
+    if caller.0.has(scope) {
+        Ok(())
+    } else {
+        Err(Problem::forbidden(format!(
+            "token `{}` lacks the scope {}",
+            caller.0.name,
+            scope.as_str()
+        )))
+    }
+}
+
 async fn run_of(service: &Arc<Service>, caller: &Caller, id: String) -> Result<RunRecord, Problem> {
+    require(caller, Scope::PlaybooksRead)?;
     let shown = id.clone();
     let record = on_store(service, move |store| store.get(&id))
         .await?
@@ -951,13 +965,9 @@ pub async fn rerun(
     let old = run_of(&service, &caller, id).await?;
     let checked = checked_named(&service, &old.playbook)?;
     allowed(&caller, &checked, true)?;
-    let record = checked.rerun(&old, &request.from).map_err(|e| {
-        Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            ProblemType::InvalidInput,
-            e,
-        )
-    })?;
+    let record = checked
+        .rerun(&old, &request.from)
+        .map_err(Problem::invalid_input)?;
     let (record, _) = self::record(&service, record).await?;
     launch(
         &service,
@@ -982,6 +992,7 @@ pub async fn cancel(
     Path(id): Path<String>,
 ) -> Result<Response, Problem> {
     let record = run_of(&service, &caller, id).await?;
+    require(&caller, Scope::PlaybooksRun)?;
     let token = service
         .playbooks
         .running

@@ -22,6 +22,32 @@ pub struct Grant {
     pub resources: Option<Vec<String>>,
     /// `None`: every kind.
     pub kinds: Option<Vec<ActionKind>>,
+    /// `None`: every scope.
+    pub scopes: Option<Vec<Scope>>,
+}
+
+/// What a token may do beyond running actions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// See playbooks and their runs.
+    PlaybooksRead,
+    /// Start, rerun and cancel playbook runs (and see them).
+    PlaybooksRun,
+}
+
+impl Scope {
+    pub const ALL: [Scope; 2] = [Scope::PlaybooksRead, Scope::PlaybooksRun];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::PlaybooksRead => "playbooks:read",
+            Scope::PlaybooksRun => "playbooks:run",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
+    }
 }
 
 impl Grant {
@@ -33,6 +59,14 @@ impl Grant {
 
     pub fn may_run(&self, kind: ActionKind) -> bool {
         self.kinds.as_ref().is_none_or(|k| k.contains(&kind))
+    }
+
+    /// Whether it has `scope` (`playbooks:run` brings `playbooks:read`).
+    pub fn has(&self, scope: Scope) -> bool {
+        self.scopes.as_ref().is_none_or(|s| {
+            s.contains(&scope)
+                || (scope == Scope::PlaybooksRead && s.contains(&Scope::PlaybooksRun))
+        })
     }
 }
 
@@ -47,6 +81,7 @@ pub fn create(
     name: &str,
     resources: Vec<String>,
     kinds: Vec<ActionKind>,
+    scopes: Vec<Scope>,
 ) -> Result<Created, String> {
     if name.is_empty()
         || name.len() > 64
@@ -71,6 +106,7 @@ pub fn create(
         hash: Sha256::digest(secret.as_bytes()).to_vec(),
         resources,
         kinds: kinds.iter().map(|k| kind_name(*k).to_owned()).collect(),
+        scopes: scopes.iter().map(|s| s.as_str().to_owned()).collect(),
         created_ms: now_ms(),
         revoked_ms: None,
     };
@@ -106,6 +142,8 @@ pub fn verify(db: &Db, presented: &str) -> Result<Option<Grant>, super::problem:
         resources: (!row.resources.is_empty()).then_some(row.resources),
         kinds: (!row.kinds.is_empty())
             .then(|| row.kinds.iter().filter_map(|k| parse_kind(k)).collect()),
+        scopes: (!row.scopes.is_empty())
+            .then(|| row.scopes.iter().filter_map(|s| Scope::parse(s)).collect()),
     }))
 }
 
@@ -129,6 +167,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_token_without_scopes_has_both_and_run_brings_read() {
+        let db = Db::in_memory();
+        let all = create(&db, "all", vec![], vec![], vec![]).unwrap();
+        let all = verify(&db, &all.token).unwrap().unwrap();
+        assert!(all.has(Scope::PlaybooksRead) && all.has(Scope::PlaybooksRun));
+        let run = create(&db, "run", vec![], vec![], vec![Scope::PlaybooksRun]).unwrap();
+        let run = verify(&db, &run.token).unwrap().unwrap();
+        assert!(run.has(Scope::PlaybooksRead) && run.has(Scope::PlaybooksRun));
+    }
+
+    #[test]
     fn a_token_verifies_until_revoked_and_only_its_hash_is_kept() {
         let db = Db::in_memory();
         let created = create(
@@ -136,6 +185,7 @@ mod tests {
             "playbooks",
             vec!["zoom".into()],
             vec![ActionKind::Enrichment],
+            vec![Scope::PlaybooksRead],
         )
         .unwrap();
         let row = &db.tokens().unwrap()[0];
@@ -148,6 +198,7 @@ mod tests {
         assert!(grant.sees("zoom") && !grant.sees("other"));
         assert!(grant.may_run(ActionKind::Enrichment));
         assert!(!grant.may_run(ActionKind::Containment));
+        assert!(grant.has(Scope::PlaybooksRead) && !grant.has(Scope::PlaybooksRun));
 
         // One character off, another id, garbage: all unknown.
         let mut wrong = created.token.clone();
@@ -158,7 +209,7 @@ mod tests {
         }
 
         assert!(
-            create(&db, "playbooks", vec![], vec![]).is_err(),
+            create(&db, "playbooks", vec![], vec![], vec![]).is_err(),
             "name taken"
         );
         assert!(db.revoke_token("playbooks").unwrap());
@@ -170,7 +221,7 @@ mod tests {
     fn names_are_checked() {
         let db = Db::in_memory();
         for bad in ["", "a b", "x\u{1b}[2J", &"n".repeat(65)] {
-            assert!(create(&db, bad, vec![], vec![]).is_err(), "{bad:?}");
+            assert!(create(&db, bad, vec![], vec![], vec![]).is_err(), "{bad:?}");
         }
     }
 }

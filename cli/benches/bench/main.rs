@@ -11,12 +11,14 @@
 //! Flags (after `--`): `--quick`, `--samples N` (per-action calls per path),
 //! `--seconds S` (each throughput run), `--runs N` (fresh processes per
 //! kind), `--cold-runs N` (CLI runs with an empty cache), `--download-mib N`
-//! (the size of the recording downloaded; 2048 by default, 64 in quick mode).
+//! (the size of the recording downloaded; 2048 by default, 64 in quick mode),
+//! `--service-only` and `--playbooks-only` (one section).
 
 mod download;
 mod load;
 mod memory;
 mod native;
+mod playbooks;
 mod processes;
 mod report;
 mod service;
@@ -54,6 +56,8 @@ pub struct Options {
     /// `--service-only`: the service's section alone (its runs and the
     /// native calls beside them), for working on the service.
     pub service_only: bool,
+    /// `--playbooks-only`: the playbooks' section alone.
+    pub playbooks_only: bool,
 }
 
 impl Options {
@@ -70,6 +74,7 @@ impl Options {
                 cold_runs: 1,
                 download_mib: 64,
                 service_only: false,
+                playbooks_only: false,
             }
         } else {
             Options {
@@ -80,6 +85,7 @@ impl Options {
                 cold_runs: 5,
                 download_mib: 2048,
                 service_only: false,
+                playbooks_only: false,
             }
         };
         let mut args = args.iter();
@@ -96,6 +102,7 @@ impl Options {
                 "--cold-runs" => options.cold_runs = value(arg).max(1.0) as usize,
                 "--download-mib" => options.download_mib = value(arg).max(1.0) as u64,
                 "--service-only" => options.service_only = true,
+                "--playbooks-only" => options.playbooks_only = true,
                 "--bench" | "--quick" => {}
                 other => eprintln!("bench: ignoring `{other}`"),
             }
@@ -145,7 +152,7 @@ fn main() {
         let started = Instant::now();
         subject.call(CallPath::Hosted).await;
         report.first_hosted_call = Some(started.elapsed());
-        if options.service_only {
+        if options.service_only || options.playbooks_only {
             subject.call(CallPath::Native).await;
         } else {
             let warmup = if options.quick { 5 } else { 300 };
@@ -185,6 +192,19 @@ fn main() {
             report.peak_rss = memory::overall_peak();
         }
 
+        report.playbooks = Some(
+            playbooks::run(
+                &subject,
+                &sandbox,
+                options.samples.min(2000),
+                if options.quick { 50 } else { 1000 },
+                UPSTREAM_DELAY,
+            )
+            .await,
+        );
+        if options.playbooks_only {
+            return;
+        }
         report.service = Some(
             service::run(
                 &sandbox,
@@ -198,7 +218,7 @@ fn main() {
         );
     });
     drop(runtime);
-    if options.service_only {
+    if options.service_only || options.playbooks_only {
         print!("{}", report.markdown());
         return;
     }

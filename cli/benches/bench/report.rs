@@ -38,6 +38,8 @@ pub struct Report {
     pub download: Option<crate::download::Download>,
     /// Runs through `soar-host serve`.
     pub service: Option<crate::service::ServiceFigures>,
+    /// Playbook runs in process.
+    pub playbooks: Option<crate::playbooks::PlaybookFigures>,
 }
 
 /// One goal of the issue: what it asks, what was measured, whether it holds.
@@ -88,6 +90,7 @@ impl Report {
             python: None,
             download: None,
             service: None,
+            playbooks: None,
         }
     }
 
@@ -98,6 +101,7 @@ impl Report {
         self.throughput(&mut out);
         self.memory(&mut out);
         self.service(&mut out);
+        self.playbooks(&mut out);
         self.cold_start(&mut out);
         self.download(&mut out);
         self.goals(&mut out);
@@ -215,6 +219,46 @@ impl Report {
             throughput_row(out, &label, t);
             out.push('\n');
         }
+    }
+
+    fn playbooks(&self, out: &mut String) {
+        let Some(f) = &self.playbooks else { return };
+        let (runs, delay, wall, peak) = f.concurrent;
+        let _ = writeln!(
+            out,
+            "### Playbooks (in process)\n\n\
+             A three-step playbook (`get_user` three times, the later steps' params from \
+             expressions over the earlier steps' params and results) run through \
+             `Checked::run` with the host's own caller, against the bare `Host::invoke` of \
+             the same action, alternating, {} of each.\n",
+            f.bare.len()
+        );
+        let _ = writeln!(out, "| | median | p99 |\n| --- | --- | --- |");
+        let _ = writeln!(
+            out,
+            "| bare `get_user` | {} | {} |",
+            time(f.bare.median()),
+            time(f.bare.p99())
+        );
+        let _ = writeln!(
+            out,
+            "| three-step run | {} | {} |",
+            time(f.run.median()),
+            time(f.run.p99())
+        );
+        let _ = writeln!(
+            out,
+            "| added per step ((run − 3 × bare) ÷ 3) | {:.0} µs | |\n",
+            f.added_per_step() * 1e6
+        );
+        let _ = writeln!(
+            out,
+            "{runs} runs of it at once, the sandbox answering after {} ms: all done in {}, \
+             peak memory {} over what was resident before.\n",
+            delay.as_millis(),
+            time(wall),
+            peak.map_or_else(|| "not measured".to_owned(), bytes)
+        );
     }
 
     fn service(&self, out: &mut String) {
@@ -400,6 +444,25 @@ impl Report {
 
     fn goals(&self, out: &mut String) {
         let mut goals = Vec::new();
+        if let Some(f) = &self.playbooks {
+            goals.push(Goal {
+                goal: "time a playbook adds per step",
+                target: "≤ 200 µs",
+                measured: format!("{:.0} µs (median)", f.added_per_step() * 1e6),
+                met: Some(f.added_per_step() <= 200e-6),
+            });
+            let (runs, _, wall, peak) = f.concurrent;
+            goals.push(Goal {
+                goal: "three-step playbook runs at once, 20 ms upstream",
+                target: "1000 in ≤ 256 MiB",
+                measured: format!(
+                    "{runs} in {}, peak {}",
+                    time(wall),
+                    peak.map_or_else(|| "not measured".to_owned(), bytes)
+                ),
+                met: peak.map(|p| runs >= 1000 && p <= 256 << 20),
+            });
+        }
         if let Some(t) = self.throughput.iter().max_by_key(|t| t.concurrency) {
             let r = t.hosted.per_sec() / t.native.per_sec();
             goals.push(Goal {

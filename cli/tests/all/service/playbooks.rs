@@ -273,6 +273,30 @@ async fn manual_runs_honour_idempotency_keys_and_rerun_from_a_step() {
     assert_eq!(hidden.body["playbooks"], json!([]), "{hidden:?}");
     let hidden = s.get(&format!("/v1/playbook-runs/{id}"), &other).await;
     assert_eq!(hidden.status, 403, "{hidden:?}");
+    // Scopes: read sees, run starts.
+    let watcher = s.token("watcher", &["--scope", "playbooks:read"]);
+    assert_eq!(s.get("/v1/playbooks", &watcher).await.status, 200);
+    assert_eq!(
+        s.get(&format!("/v1/playbook-runs/{id}"), &watcher)
+            .await
+            .status,
+        200
+    );
+    let refused = s.post(path, &watcher, inputs.clone()).await;
+    assert_eq!(refused.status, 403, "{refused:?}");
+    assert!(
+        refused.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("playbooks:run"),
+        "{refused:?}"
+    );
+    let runner = s.token("runner", &["--scope", "playbooks:run"]);
+    assert_eq!(
+        s.get("/v1/playbooks", &runner).await.status,
+        200,
+        "run brings read"
+    );
     let not_running = s
         .post(&format!("/v1/playbook-runs/{id}/cancel"), &token, json!({}))
         .await;
