@@ -38,12 +38,9 @@ struct Dirs {
 
 impl Dirs {
     fn playbooks(&self) -> PathBuf {
-        self.playbooks.clone().unwrap_or_else(|| {
-            self.resources
-                .parent()
-                .unwrap_or(Path::new("."))
-                .join("playbooks")
-        })
+        self.playbooks
+            .clone()
+            .unwrap_or_else(|| soar_playbook::default_dir(&self.resources))
     }
 }
 

@@ -9,8 +9,10 @@ use soar_host_worker::{Connection, WorkerOptions};
 #[derive(clap::Args)]
 #[command(
     long_about = "Run actions as Temporal activities: poll a task queue for `run_action` (one \
-action on one resource in --resources; the JSON contract is in docs/worker.md) and \
-`run_action_workflow` (one action with the retries its manifest allows). Start several workers \
+action on one resource in --resources; the JSON contract is in docs/worker.md), \
+`run_action_workflow` (one action with the retries its manifest allows) and `run_playbook` \
+(`{\"playbook\": NAME, \"inputs\": {…}}`: a playbook of --playbooks, each step a `run_action`; \
+it returns the run record). Start several workers \
 on one task queue, on as many machines, to share the work.\n\n\
 Prints `worker polling …` on stdout once registered. SIGTERM or Ctrl-C: stop taking activities, \
 let running ones finish (up to --grace-secs; past it they are cancelled and retried elsewhere), \
@@ -22,6 +24,8 @@ TEMPORAL_TLS_CLIENT_CERT_PATH, TEMPORAL_TLS_CLIENT_KEY_PATH, TEMPORAL_TLS_SERVER
 soar-host worker --resources ./resources\n  \
 temporal workflow execute --type run_action_workflow --task-queue soar \\\n    \
 --input '{\"resource\": \"zoom\", \"action\": \"get_user\", \"params\": {\"user_id\": \"me\"}}'\n  \
+temporal workflow execute --type run_playbook --task-queue soar \\\n    \
+--input '{\"playbook\": \"contain-compromised-account\", \"inputs\": {\"user_id\": \"u1\"}}'\n  \
 soar-host worker --resources ./resources --address NS.ACCT.tmprl.cloud:7233 --namespace NS.ACCT \
 --api-key \"$KEY\""
 )]
@@ -29,6 +33,9 @@ pub struct Args {
     /// Directory of resource files (*.toml); a workflow names one by its file name without .toml
     #[arg(long, value_name = "DIR")]
     resources: PathBuf,
+    /// Directory of playbooks (*.yaml) that the `run_playbook` workflow runs; an invalid one is skipped and said why [default: `playbooks` beside the resources directory, if there is one]
+    #[arg(long, value_name = "DIR")]
+    playbooks: Option<PathBuf>,
     /// Temporal's frontend, HOST:PORT
     #[arg(long, env = "TEMPORAL_ADDRESS", default_value = "localhost:7233")]
     address: String,
@@ -92,12 +99,18 @@ pub async fn run(host_options: HostOptions, args: Args) -> i32 {
     if !super::is_dir("--resources", &args.resources) || !super::is_dir("--output", &args.output) {
         return 2;
     }
+    if let Some(dir) = &args.playbooks
+        && !super::is_dir("--playbooks", dir)
+    {
+        return 2;
+    }
     if args.max_concurrent == 0 || args.heartbeat_timeout_secs == 0 {
         eprintln!("error: --max-concurrent and --heartbeat-timeout-secs must be at least 1");
         return 2;
     }
     let options = WorkerOptions {
         resources_dir: args.resources,
+        playbooks_dir: args.playbooks,
         connection: Connection {
             address: args.address,
             namespace: args.namespace,

@@ -145,11 +145,30 @@ impl Error {
         }
     }
 
+    /// Whether the call may have acted: its request may have reached the
+    /// upstream and no answer came back. Sending it again is then safe only
+    /// if the action is idempotent.
+    pub fn may_have_acted(&self) -> bool {
+        match self {
+            Error::Action { failure, sent } => {
+                *sent
+                    && matches!(
+                        failure.kind,
+                        ErrorKind::Upstream | ErrorKind::Timeout | ErrorKind::Internal
+                    )
+            }
+            Error::Timeout { .. } | Error::Internal { .. } => true,
+            _ => false,
+        }
+    }
+
     /// The error as the CLI's `--envelope`, the service and the worker
-    /// report it: kind, class, message, retryable, and Zoom's status and code.
+    /// report it: kind, class, message, retryable, whether it may have
+    /// acted, and Zoom's status and code.
     pub fn report(&self) -> ErrorReport {
         let mut report = ErrorReport::new(self.kind(), self.class(), self.to_string());
         report.retryable = self.retryable();
+        report.ambiguous = self.may_have_acted().then_some(true);
         if let Error::Action { failure, .. } = self {
             report.http_status = failure.http_status;
             report.upstream_code = failure.upstream_code;

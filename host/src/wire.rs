@@ -120,8 +120,10 @@ pub struct ErrorReport {
     pub upstream_code: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after_secs: Option<u64>,
-    /// The worker's: a non-idempotent action whose request may have reached
-    /// the upstream (check what it did before running it again).
+    /// The request may have reached the upstream and no answer came back:
+    /// whether it acted is not known. The worker says it of a
+    /// non-idempotent action only (which it never retries), and `false`
+    /// otherwise; elsewhere it is absent when not so.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ambiguous: Option<bool>,
 }

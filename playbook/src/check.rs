@@ -3,8 +3,9 @@
 //! expression counts as any value where it stands), a webhook's event type
 //! against what the plugin sends, a watch's action a list action.
 
-use std::collections::HashMap;
-use std::path::Path;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use soar_host::Host;
 use soar_host::manifest::{ActionKind, Manifest};
@@ -26,6 +27,51 @@ pub struct Checked {
     pub idempotent: Vec<bool>,
     /// The kinds of action its steps run (a caller needs leave for each).
     pub kinds: Vec<ActionKind>,
+}
+
+/// The valid playbooks of a directory, checked, as the service and the
+/// worker serve them.
+#[derive(Debug, Default)]
+pub struct Playbooks {
+    pub checked: BTreeMap<String, Arc<Checked>>,
+    /// Findings of the files that are not served.
+    pub skipped: Vec<Finding>,
+}
+
+impl Playbooks {
+    /// The valid playbooks of `dir`, checked against `registry`; each
+    /// file skipped is logged with why.
+    pub async fn load(
+        host: &Host,
+        registry: &Registry,
+        resources_dir: &Path,
+        dir: &Path,
+    ) -> Result<Self, String> {
+        let (found, mut skipped) = crate::load_dir(dir)?;
+        let mut catalog = Catalog::new(host, registry, resources_dir);
+        let mut checked = BTreeMap::new();
+        for (name, playbook) in found {
+            match catalog.check(playbook).await {
+                Ok(c) => {
+                    checked.insert(name, Arc::new(c));
+                }
+                Err(mut f) => skipped.append(&mut f),
+            }
+        }
+        for f in &skipped {
+            tracing::warn!("playbook skipped: {f}");
+        }
+        Ok(Self { checked, skipped })
+    }
+}
+
+/// The playbooks directory when none is named: `playbooks` beside the
+/// resources directory.
+pub fn default_dir(resources_dir: &Path) -> PathBuf {
+    resources_dir
+        .parent()
+        .unwrap_or(Path::new("."))
+        .join("playbooks")
 }
 
 /// The manifests of the resources' plugins, each read once.

@@ -132,6 +132,9 @@ pub struct Playbook {
     pub name: String,
     pub description: String,
     pub file: PathBuf,
+    /// The file's text as it was read (the worker records it in a run's
+    /// history, so that a replay runs what the run started with).
+    pub source: String,
     pub manual: Option<Manual>,
     pub webhook: Option<WebhookTrigger>,
     pub schedule: Option<Schedule>,
@@ -312,7 +315,8 @@ impl Playbook {
             file: path,
             findings: Vec::new(),
         };
-        let playbook = c.playbook(raw);
+        let mut playbook = c.playbook(raw);
+        playbook.source = text.to_owned();
         if c.findings.is_empty() {
             Ok(playbook)
         } else {
@@ -567,6 +571,7 @@ impl Checker<'_> {
             name: raw.name.value,
             description: raw.description,
             file: self.file.to_owned(),
+            source: String::new(),
             manual,
             webhook,
             schedule,

@@ -21,7 +21,7 @@ pub mod record;
 pub mod run;
 pub mod store;
 
-pub use check::{Catalog, Checked};
+pub use check::{Catalog, Checked, Playbooks, default_dir};
 pub use direct::Direct;
 pub use file::{Playbook, load_dir};
 pub use node::Pos;

@@ -140,13 +140,17 @@ impl StepRecord {
 
 /// Now, as RFC 3339 with milliseconds.
 pub fn now() -> String {
-    humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string()
+    stamp(std::time::SystemTime::now())
+}
+
+/// A time as RFC 3339 with milliseconds.
+pub fn stamp(time: std::time::SystemTime) -> String {
+    humantime::format_rfc3339_millis(time).to_string()
 }
 
 /// A time in ms since the epoch, as RFC 3339 with milliseconds.
 pub fn rfc3339_ms(ms: i64) -> String {
-    let time = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms.max(0) as u64);
-    humantime::format_rfc3339_millis(time).to_string()
+    stamp(std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms.max(0) as u64))
 }
 
 /// `pr_` and 32 hex digits: the time in milliseconds (48 bits), then 80

@@ -5,17 +5,15 @@
 //! every change of state handed to an observer before the run goes on.
 
 use std::future::Future;
-use std::time::Duration;
-
-use serde_json::{Value, json};
-use soar_host::wire::{ErrorClass, ErrorKind};
-use soar_host::{ErrorReport, RunStatus, StepStatus};
-use tokio::time::Instant;
+use std::time::{Duration, SystemTime};
 
 use crate::check::Checked;
 use crate::expr::{self, ExprError};
 use crate::file::{OnError, Retry, Step};
-use crate::record::{CallRecord, RunError, RunRecord, StepRecord, Trigger, now, run_id};
+use crate::record::{CallRecord, RunError, RunRecord, StepRecord, Trigger, now, run_id, stamp};
+use serde_json::{Value, json};
+use soar_host::wire::{ErrorClass, ErrorKind};
+use soar_host::{ErrorReport, RunStatus, StepStatus};
 
 /// One action call a step makes.
 #[derive(Debug, Clone, Copy)]
@@ -29,6 +27,9 @@ pub struct ActionCall<'a> {
     pub action: &'a str,
     /// A JSON object.
     pub params: &'a Value,
+    /// How long the call may take (the step's timeout or what is left of
+    /// the run's time, whichever is less).
+    pub timeout: Duration,
 }
 
 /// What a call answered.
@@ -39,9 +40,34 @@ pub struct Answer {
     pub execution_id: Option<String>,
 }
 
-/// Runs the actions of a playbook's steps.
-pub trait Caller: Sync {
-    fn call(&self, call: ActionCall<'_>) -> impl Future<Output = Answer> + Send;
+/// Runs the actions of a playbook's steps, and keeps the run's time.
+///
+/// The time is the caller's so that a Temporal workflow, which must decide
+/// the same on every replay, gives its own (the workflow's clock, its
+/// timers); the others keep the defaults, the system's clock and tokio's
+/// timers. No bound on `Send`: a workflow's futures are not, and a service
+/// that spawns runs names its own caller, whose futures are.
+pub trait Caller {
+    fn call(&self, call: ActionCall<'_>) -> impl Future<Output = Answer>;
+
+    /// Now, for the record's times and the run's deadline.
+    fn now(&self) -> SystemTime {
+        SystemTime::now()
+    }
+
+    /// The pause between two attempts.
+    fn sleep(&self, pause: Duration) -> impl Future<Output = ()> {
+        tokio::time::sleep(pause)
+    }
+
+    /// `call`, or `None` when `limit` passes first (the call is dropped).
+    fn within<F: Future>(
+        &self,
+        limit: Duration,
+        call: F,
+    ) -> impl Future<Output = Option<F::Output>> {
+        async move { tokio::time::timeout(limit, call).await.ok() }
+    }
 }
 
 /// Told of every change of a run, before the run goes on: the service
@@ -159,7 +185,7 @@ impl Checked {
         limits: &Limits,
         observer: &O,
     ) -> RunRecord {
-        let deadline = Instant::now() + limits.run_time;
+        let deadline = caller.now() + limits.run_time;
         record.status = RunStatus::Running;
         observer.changed(&record, Progress::Started).await;
         let mut scope = Scope::new(&record);
@@ -173,7 +199,7 @@ impl Checked {
                 continue;
             }
             record.steps[index].status = StepStatus::Running;
-            record.steps[index].started_at = Some(now());
+            record.steps[index].started_at = Some(stamp(caller.now()));
             observer.changed(&record, Progress::Step(index)).await;
             let ctx = StepRun {
                 run: &record.id,
@@ -196,7 +222,7 @@ impl Checked {
                 }
             }
             bound_result(&mut done, limits.result_bytes);
-            done.finished_at = Some(now());
+            done.finished_at = Some(stamp(caller.now()));
             let stops = match done.status {
                 StepStatus::Unknown => true,
                 StepStatus::Failed => step.on_error == OnError::Fail,
@@ -217,7 +243,7 @@ impl Checked {
         } else {
             RunStatus::Succeeded
         };
-        record.finished_at = Some(now());
+        record.finished_at = Some(stamp(caller.now()));
         observer.changed(&record, Progress::Finished).await;
         record
     }
@@ -417,7 +443,7 @@ struct StepRun<'a, C> {
     step: &'a Step,
     idempotent: bool,
     caller: &'a C,
-    deadline: Instant,
+    deadline: SystemTime,
     dry_run: bool,
 }
 
@@ -558,6 +584,12 @@ impl<C: Caller> StepRun<'_, C> {
         let params = call.params.clone().unwrap_or_else(|| json!({}));
         loop {
             call.attempts += 1;
+            let left = self
+                .deadline
+                .duration_since(self.caller.now())
+                .unwrap_or_default();
+            let by_step = step.timeout.filter(|t| *t < left);
+            let limit = by_step.unwrap_or(left);
             let attempt = ActionCall {
                 run: self.run,
                 step: &step.id,
@@ -566,12 +598,10 @@ impl<C: Caller> StepRun<'_, C> {
                 resource: &step.resource.name,
                 action: &step.action.name,
                 params: &params,
+                timeout: limit,
             };
-            let limit = step
-                .timeout
-                .map_or(self.deadline, |t| (Instant::now() + t).min(self.deadline));
-            let error = match tokio::time::timeout_at(limit, self.caller.call(attempt)).await {
-                Ok(answer) => {
+            let error = match self.caller.within(limit, self.caller.call(attempt)).await {
+                Some(answer) => {
                     call.execution_ids.extend(answer.execution_id);
                     match answer.result {
                         Ok(result) => {
@@ -583,42 +613,44 @@ impl<C: Caller> StepRun<'_, C> {
                         Err(e) => e,
                     }
                 }
-                Err(_) => {
+                None => {
                     let mut e = ErrorReport::new(
                         ErrorKind::Timeout,
                         ErrorClass::Failed,
-                        if limit == self.deadline {
-                            "the run's time ran out during this call; it may have been sent"
-                                .to_owned()
-                        } else {
-                            format!(
+                        match by_step {
+                            Some(t) => format!(
                                 "no answer within the step's timeout ({}); the call may have been sent",
-                                humantime::format_duration(step.timeout.unwrap_or_default())
-                            )
+                                humantime::format_duration(t)
+                            ),
+                            None => {
+                                "the run's time ran out during this call; it may have been sent"
+                                    .to_owned()
+                            }
                         },
                     );
-                    if !self.idempotent {
-                        e.ambiguous = Some(true);
-                        call.status = Some(StepStatus::Unknown);
-                        call.error = Some(e);
-                        return call;
-                    }
+                    e.ambiguous = Some(true);
                     e
                 }
             };
+            if !self.idempotent && error.ambiguous == Some(true) {
+                // It may have acted: sending it again could act twice.
+                call.status = Some(StepStatus::Unknown);
+                call.error = Some(error);
+                return call;
+            }
             // Sending a non-idempotent action again is safe only when the
             // upstream refused it unseen (rate limited).
             let may_retry = error.retryable
                 && (self.idempotent || error.kind == ErrorKind::RateLimited)
                 && call.attempts < retry.attempts;
             let pause = backoff(retry.backoff, call.attempts, error.retry_after_secs);
-            if !may_retry || Instant::now() + pause >= self.deadline {
+            if !may_retry || self.caller.now() + pause >= self.deadline {
                 call.status = Some(StepStatus::Failed);
                 call.error = Some(error);
                 return call;
             }
             tracing::info!(step = %step.id, attempt = call.attempts, "retrying after {}: {}", humantime::format_duration(pause), error.message);
-            tokio::time::sleep(pause).await;
+            self.caller.sleep(pause).await;
         }
     }
 }

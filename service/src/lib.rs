@@ -42,6 +42,7 @@ use problem::Fault;
 use runs::Gate;
 use soar_host::registry::{Registry, Resources};
 use soar_host::{Host, HostOptions, Store};
+use soar_playbook::Playbooks;
 
 #[derive(Debug, Clone)]
 pub struct ServiceOptions {
@@ -172,21 +173,13 @@ pub async fn serve(
     let registry = Resources::load(&host, &options.resources_dir).await?;
     let playbooks_dir = match &options.playbooks_dir {
         Some(dir) => Some(dir.clone()),
-        None => Some(
-            options
-                .resources_dir
-                .parent()
-                .unwrap_or(Path::new("."))
-                .join("playbooks"),
-        )
-        .filter(|d| d.is_dir()),
+        None => Some(soar_playbook::default_dir(&options.resources_dir)).filter(|d| d.is_dir()),
     };
     let playbooks = match &playbooks_dir {
         Some(dir) => {
-            playbooks::Playbooks::load(&host, &registry.current(), &options.resources_dir, dir)
-                .await?
+            Playbooks::load(&host, &registry.current(), &options.resources_dir, dir).await?
         }
-        None => playbooks::Playbooks::default(),
+        None => Playbooks::default(),
     };
     tracing::info!(
         served = playbooks.checked.len(),

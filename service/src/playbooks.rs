@@ -6,8 +6,7 @@
 //! recorded in the state directory, progress published on the event
 //! stream, runs a stopped process left unfinished taken over at start.
 
-use std::collections::{BTreeMap, HashMap};
-use std::path::Path as FsPath;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
 use axum::Json;
@@ -27,47 +26,12 @@ use super::db::{EventRow, ExecutionRow, now_ms};
 use super::problem::{Fault, Problem};
 use super::runs::{self, Job};
 use super::tokens::Scope;
-use soar_host::registry::Registry;
 use soar_host::wire::{ErrorClass, ErrorKind, ProblemType};
-use soar_host::{ErrorReport, ExecutionStatus, Host, RunStatus};
+use soar_host::{ErrorReport, ExecutionStatus, RunStatus};
 use soar_playbook::{
-    ActionCall, Answer, Catalog, Checked, Finding, Inserted, Limits, Observer, Progress, RunQuery,
+    ActionCall, Answer, Checked, Inserted, Limits, Observer, Playbooks, Progress, RunQuery,
     RunRecord, RunStore, Start, Trigger,
 };
-
-/// The playbooks being served.
-#[derive(Default)]
-pub struct Playbooks {
-    pub checked: BTreeMap<String, Arc<Checked>>,
-    /// Findings of the files that are not served.
-    pub skipped: Vec<Finding>,
-}
-
-impl Playbooks {
-    /// The valid playbooks of `dir`, checked against `registry`.
-    pub async fn load(
-        host: &Host,
-        registry: &Registry,
-        resources_dir: &FsPath,
-        dir: &FsPath,
-    ) -> Result<Self, String> {
-        let (found, mut skipped) = soar_playbook::load_dir(dir)?;
-        let mut catalog = Catalog::new(host, registry, resources_dir);
-        let mut checked = BTreeMap::new();
-        for (name, playbook) in found {
-            match catalog.check(playbook).await {
-                Ok(c) => {
-                    checked.insert(name, Arc::new(c));
-                }
-                Err(mut f) => skipped.append(&mut f),
-            }
-        }
-        for f in &skipped {
-            tracing::warn!("playbook skipped: {f}");
-        }
-        Ok(Self { checked, skipped })
-    }
-}
 
 /// What the service keeps for playbooks.
 pub struct PlaybookState {
@@ -557,6 +521,8 @@ async fn watch_loop(service: Arc<Service>, checked: Arc<Checked>) {
             resource: &watch.resource.name,
             action: &watch.action.name,
             params: &params,
+            // No bound beyond the resource's own timeout.
+            timeout: std::time::Duration::MAX,
         };
         let result = match soar_playbook::Caller::call(&caller, call).await.result {
             Ok(result) => result,
@@ -836,9 +802,7 @@ pub async fn start(
         event: None,
         dry_run: false,
     };
-    let record = checked
-        .new_run(start)
-        .map_err(Problem::invalid_input)?;
+    let record = checked.new_run(start).map_err(Problem::invalid_input)?;
     let (record, new) = self::record(&service, record).await?;
     if new {
         launch(

@@ -72,6 +72,16 @@ impl Actions {
         self.run(&ctx, input).instrument(span).await
     }
 
+    /// Start a run of `run_playbook`: see [`super::playbook`].
+    #[activity(name = "start_playbook")]
+    pub async fn start_playbook(
+        self: Arc<Self>,
+        ctx: ActivityContext,
+        input: Value,
+    ) -> Result<super::playbook::Started, ActivityError> {
+        self.start(&ctx, input)
+    }
+
     /// Check `{resource, action, params}` without running anything and
     /// answer [`Described`]; bad input fails here, before `run_action` is
     /// scheduled.
@@ -211,26 +221,10 @@ impl Progress {
     }
 }
 
-/// Whether a failure leaves it unknown if the action acted: the request
-/// may have reached the upstream and no answer came back.
-fn ambiguous(e: &Error) -> bool {
-    match e {
-        Error::Action { failure, sent } => {
-            *sent
-                && matches!(
-                    failure.kind,
-                    ErrorKind::Upstream | ErrorKind::Timeout | ErrorKind::Internal
-                )
-        }
-        Error::Timeout { .. } | Error::Internal { .. } => true,
-        _ => false,
-    }
-}
-
 /// An error as the application failure Temporal records and a workflow
 /// sees.
 fn failure(e: &Error, idempotent: bool, action: &str) -> ActivityError {
-    let ambiguous = !idempotent && ambiguous(e);
+    let ambiguous = !idempotent && e.may_have_acted();
     let retryable = e.retryable() && !ambiguous;
     let details = ErrorReport {
         retryable,

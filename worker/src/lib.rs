@@ -11,13 +11,17 @@
 //! - the local activity `describe_action`, which the workflow asks for an
 //!   action's idempotency and timeout;
 //! - the workflow `run_action_workflow`: one action with the retry policy
-//!   its manifest allows, see [`workflow`].
+//!   its manifest allows, see [`workflow`];
+//! - the workflow `run_playbook` and its local activity `start_playbook`:
+//!   a playbook of the playbooks directory, each step a `run_action`, see
+//!   [`playbook`].
 //!
 //! Secrets stay here: a workflow names a resource file in the worker's
 //! resources directory; inputs, outputs and failures carry no credential.
 
 mod activity;
 mod connect;
+mod playbook;
 mod workflow;
 
 use std::net::SocketAddr;
@@ -31,12 +35,16 @@ use temporalio_sdk::{Runtime, Worker};
 
 use soar_host::registry::Resources;
 use soar_host::{Host, HostOptions};
+use soar_playbook::Playbooks;
 
 pub use connect::Connection;
 
 /// What `soar-host worker` was asked to do.
 pub struct WorkerOptions {
     pub resources_dir: PathBuf,
+    /// The playbooks `run_playbook` runs [default: `playbooks` beside the
+    /// resources directory, if there is one].
+    pub playbooks_dir: Option<PathBuf>,
     pub connection: Connection,
     pub task_queue: String,
     /// Activities running at once on this worker.
@@ -56,6 +64,7 @@ pub struct WorkerOptions {
 pub(crate) struct Shared {
     host: Host,
     resources: Resources,
+    playbooks: Playbooks,
     output_dir: PathBuf,
     heartbeat_timeout: Duration,
 }
@@ -77,9 +86,19 @@ pub async fn run(
             registry.skipped.len()
         ));
     }
+    let playbooks_dir = match &options.playbooks_dir {
+        Some(dir) => Some(dir.clone()),
+        None => Some(soar_playbook::default_dir(&options.resources_dir)).filter(|d| d.is_dir()),
+    };
+    let playbooks = match &playbooks_dir {
+        Some(dir) => Playbooks::load(&host, &registry, &options.resources_dir, dir).await?,
+        None => Playbooks::default(),
+    };
+    let served = playbooks.checked.len();
     let state = Arc::new(Shared {
         host,
         resources,
+        playbooks,
         output_dir: options.output_dir.clone(),
         heartbeat_timeout: options.heartbeat_timeout,
     });
@@ -107,6 +126,8 @@ pub async fn run(
         .register_activities(activity::Actions(Arc::clone(&state)))
         .register_workflow::<workflow::RunActionWorkflow>()
         .map_err(|e| format!("cannot register the workflow: {e}"))?
+        .register_workflow::<playbook::RunPlaybookWorkflow>()
+        .map_err(|e| format!("cannot register the workflow: {e}"))?
         .tuner(tuner)
         .graceful_shutdown_period(options.grace)
         .build();
@@ -116,7 +137,7 @@ pub async fn run(
     let stop = worker.shutdown_handle();
     let stopping = spawn_signals(Arc::clone(&state), stop)?;
     ready(&format!(
-        "worker polling task queue `{}` on {} (namespace `{}`), at most {} activities at once",
+        "worker polling task queue `{}` on {} (namespace `{}`), at most {} activities at once, {served} playbook(s)",
         options.task_queue,
         options.connection.address,
         options.connection.namespace,

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use crate::common::Env;
-use crate::temporal::{Worker, history, output, queue, resources, workflow};
+use crate::temporal::{Worker, history, output, python, queue, resources, workflow};
 use serde_json::{Value, json};
 use zoom_sandbox::{Fault, MEMBER_WITH_MEETINGS, Match, OWNER_EMAIL};
 
@@ -381,4 +381,195 @@ fn a_worker_that_cannot_start_says_why() {
             .contains(&format!("cannot reach Temporal at {address}")),
         "{run:?}"
     );
+}
+
+/// A playbooks directory holding `retitle` (`get_user`, then
+/// `update_user` with a job title made from its result) and `cancel`
+/// (`delete_meeting`, not idempotent, then `get_user`).
+fn playbooks(env: &Env) -> std::path::PathBuf {
+    let dir = env.dir.path().join("playbooks");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("retitle.yaml"),
+        r#"
+name: retitle
+on: { manual: { inputs: { user_id: { type: string } } } }
+steps:
+  - id: get
+    resource: zoom
+    action: get_user
+    with: { user_id: "${{ inputs.user_id }}" }
+  - id: retitle
+    resource: zoom
+    action: update_user
+    with:
+      user_id: ${{ inputs.user_id }}
+      job_title: "Checked: ${{ steps.get.result.email }}"
+"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("cancel.yaml"),
+        r#"
+name: cancel
+on: { manual: { inputs: { meeting_id: { type: integer } } } }
+steps:
+  - id: cancel
+    resource: zoom
+    action: delete_meeting
+    with: { meeting_id: "${{ inputs.meeting_id }}" }
+  - id: after
+    resource: zoom
+    action: get_user
+    with: { user_id: me }
+"#,
+    )
+    .unwrap();
+    dir
+}
+
+/// Start `run_playbook` with `input` from Python on another thread; once `action`'s
+/// request (`method path`) reached the sandbox, kill the worker that sent
+/// it. The workflow's outcome and the survivor.
+fn kill_mid_step(
+    env: &Env,
+    input: Value,
+    action: &str,
+    method: &'static str,
+    path: &'static str,
+) -> (Value, Worker) {
+    let resources = resources(env, 20, "");
+    let playbooks = playbooks(env);
+    let queue = queue(&format!("playbook-{}", method.to_lowercase()));
+    let extra = ["--playbooks", playbooks.to_str().unwrap()];
+    let a = Worker::start(env, &resources, &queue, &extra);
+    let b = Worker::start(env, &resources, &queue, &extra);
+    env.sandbox.inject(
+        Fault::Delay(Duration::from_secs(15)),
+        Match::method_path(method, path),
+        1,
+    );
+    let caller = {
+        let queue = queue.clone();
+        std::thread::spawn(move || python("playbook", &queue, &input))
+    };
+    let started = Instant::now();
+    while requests_to(env, method, path) == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no worker sent {method} {path}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let running = format!("action={action}");
+    let (victim, survivor) = if a.log().contains(&running) {
+        (a, b)
+    } else {
+        (b, a)
+    };
+    victim.signal("KILL");
+    drop(victim);
+    (caller.join().unwrap(), survivor)
+}
+
+#[test]
+fn run_playbook_goes_on_after_a_killed_worker_and_resends_only_the_idempotent_step() {
+    let env = Env::new();
+    let input = json!({"playbook": "retitle", "inputs": {"user_id": "me"}});
+    let (outcome, survivor) = kill_mid_step(&env, input, "get_user", "GET", "/v2/users/me");
+    assert_eq!(outcome["ok"], true, "{outcome:#}\n{}", survivor.log());
+    let record = &outcome["result"];
+    assert_eq!(record["status"], "succeeded", "{record:#}");
+    assert_eq!(record["playbook"], "retitle");
+    assert_eq!(record["trigger"]["kind"], "manual");
+    let get = &record["steps"][0];
+    assert_eq!(get["status"], "succeeded", "{record:#}");
+    assert_eq!(
+        get["attempts"], 2,
+        "sent again after the worker died: {record:#}"
+    );
+    assert_eq!(get["result"]["email"], OWNER_EMAIL);
+    assert_eq!(record["steps"][1]["status"], "succeeded", "{record:#}");
+    // What reached Zoom, in order: the get twice, then the update with the
+    // title made from the get's result.
+    let calls: Vec<String> = env
+        .api_requests()
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    assert_eq!(
+        calls,
+        ["GET /v2/users/me", "GET /v2/users/me", "PATCH /v2/users/me"]
+    );
+    let patch = env.api_requests().pop().unwrap().json.unwrap();
+    assert_eq!(
+        patch,
+        json!({"job_title": format!("Checked: {OWNER_EMAIL}")})
+    );
+    // The history holds the run, never the resource's secret.
+    let shown = history(outcome["workflow_id"].as_str().unwrap());
+    assert!(shown.contains("Checked: "), "the history holds the params");
+    assert!(!shown.contains(&env.secret()), "a secret in the history");
+}
+
+#[test]
+fn run_playbook_never_sends_a_non_idempotent_step_twice() {
+    let env = Env::new();
+    let id = env.sandbox.meeting_ids("me")[0];
+    let input = json!({"playbook": "cancel", "inputs": {"meeting_id": id}});
+    let (outcome, survivor) =
+        kill_mid_step(&env, input, "delete_meeting", "DELETE", "/v2/meetings/");
+    assert_eq!(outcome["ok"], true, "{outcome:#}\n{}", survivor.log());
+    let record = &outcome["result"];
+    assert_eq!(record["status"], "failed", "{record:#}");
+    let cancel = &record["steps"][0];
+    assert_eq!(cancel["status"], "unknown", "{record:#}");
+    assert_eq!(cancel["attempts"], 1);
+    assert_eq!(cancel["error"]["ambiguous"], true);
+    assert_eq!(
+        record["steps"][1]["status"], "skipped",
+        "the run stops there"
+    );
+    let why = record["error"]["message"].as_str().unwrap();
+    assert!(
+        why.contains("`cancel`") && why.contains("not sent again"),
+        "{why}"
+    );
+    // Longer than a retry would take to come.
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(requests_to(&env, "DELETE", "/v2/meetings/"), 1);
+    assert_eq!(requests_to(&env, "GET", "/v2/users/me"), 0);
+}
+
+#[test]
+fn run_playbook_refuses_an_unknown_playbook_and_bad_inputs_before_any_call() {
+    let env = Env::new();
+    let resources = resources(&env, 20, "");
+    let playbooks = playbooks(&env);
+    let queue = queue("playbook-refused");
+    let _w = Worker::start(
+        &env,
+        &resources,
+        &queue,
+        &["--playbooks", playbooks.to_str().unwrap()],
+    );
+    let unknown = python("playbook", &queue, &json!({"playbook": "nope"}));
+    let f = failure(&unknown);
+    assert_eq!(f["type"], "invalid-input", "{f:#}");
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("it serves: cancel, retitle"),
+        "{f:#}"
+    );
+    let bad = python(
+        "playbook",
+        &queue,
+        &json!({"playbook": "retitle", "inputs": {"user_id": 7}}),
+    );
+    let f = failure(&bad);
+    assert_eq!(f["type"], "invalid-input", "{f:#}");
+    assert!(f["message"].as_str().unwrap().contains("user_id"), "{f:#}");
+    assert!(env.api_requests().is_empty());
 }

@@ -1,6 +1,7 @@
 """Temporal's Python SDK as another language's caller of soar-host's worker.
 
     py_caller.py workflow ADDRESS QUEUE INPUT     run_action_workflow, by name
+    py_caller.py playbook ADDRESS QUEUE INPUT     run_playbook, by name
     py_caller.py containment ADDRESS QUEUE INPUT  examples/temporal/containment.py:
                                                   a Python workflow calling run_action by name
 
@@ -46,6 +47,10 @@ async def main(mode: str, address: str, queue: str, arg: dict) -> dict:
         if mode == "workflow":
             result = await client.execute_workflow(
                 "run_action_workflow", arg, id=workflow_id, task_queue=queue, result_type=dict
+            )
+        elif mode == "playbook":
+            result = await client.execute_workflow(
+                "run_playbook", arg, id=workflow_id, task_queue=queue, result_type=dict
             )
         elif mode == "containment":
             py_queue = f"{queue}-py"
