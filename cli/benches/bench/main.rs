@@ -22,6 +22,9 @@ mod playbooks;
 mod processes;
 mod report;
 mod service;
+#[allow(dead_code)]
+#[path = "../../tests/all/common/signing.rs"]
+mod signing;
 mod stats;
 
 use std::path::{Path, PathBuf};

@@ -309,6 +309,18 @@ impl Report {
             f.rss_before.map_or("n/a".into(), bytes),
             f.rss_peak.map_or("n/a".into(), bytes),
         );
+        let starts = Samples::new(f.webhook_starts.clone());
+        let _ = writeln!(
+            out,
+            "Playbook start: {} signed `user.signed_in` deliveries one after another, each \
+             starting a one-step playbook (`get_user` of the event's user); from the \
+             delivery's 200 reaching the client to that call reaching the sandbox (its \
+             arrival as the sandbox recorded it): median {}, p99 {}, max {}.\n",
+            starts.len(),
+            time(starts.median()),
+            time(starts.p99()),
+            time(starts.percentile(100.0)),
+        );
         let spin = &f.spinning;
         let (idle, busy) = (
             Samples::new(spin.idle.clone()),

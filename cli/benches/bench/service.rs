@@ -41,6 +41,9 @@ pub struct ServiceFigures {
     pub rss_before: Option<u64>,
     pub rss_peak: Option<u64>,
     pub spinning: Spinning,
+    /// From a signed webhook's 200 to its playbook's first action call
+    /// reaching the sandbox, one delivery at a time.
+    pub webhook_starts: Vec<Duration>,
 }
 
 /// The health check's latency, idle and while guests spin, and how long the
@@ -131,6 +134,8 @@ pub async fn run(
         });
     }
     sandbox.clear_faults();
+    eprintln!("bench: webhook deliveries starting a playbook");
+    let webhook_starts = webhook_starts(&client, &served, sandbox, quick).await;
 
     // Many runs at once: each holds an instance (or waits for one from the
     // pool) and an upstream request for the whole delay.
@@ -165,7 +170,71 @@ pub async fn run(
         rss_before,
         rss_peak,
         spinning,
+        webhook_starts,
     }
+}
+
+/// The token that signs the bench's webhook deliveries.
+const WEBHOOK_SECRET: &str = "bench-webhook-secret";
+
+/// Started by each `user.signed_in`: its first step's call is the one timed.
+const WEBHOOK_PLAYBOOK: &str = r#"
+name: bench-webhook
+on:
+  webhook: { resource: zoom, event: user.signed_in }
+steps:
+  - id: get
+    resource: zoom
+    action: get_user
+    with: { user_id: "${{ event.payload.object.id }}" }
+"#;
+
+/// Signed `user.signed_in` deliveries one after another (each a new
+/// event): for each, the time from its 200 reaching this process to the
+/// playbook's `GET /v2/users/{id}` reaching the sandbox (its arrival time
+/// as the sandbox recorded it, so polling does not count).
+async fn webhook_starts(
+    client: &reqwest::Client,
+    served: &Served,
+    sandbox: &Sandbox,
+    quick: bool,
+) -> Vec<Duration> {
+    let url = format!("{}/v1/webhooks/zoom", served.url);
+    let mut starts = Vec::new();
+    for n in 0..if quick { 5 } else { 200 } {
+        let user = format!("bench-{n}");
+        let body = serde_json::json!({
+            "event": "user.signed_in",
+            "event_ts": 1_700_000_000_000u64 + n,
+            "payload": {"account_id": "acc", "object": {"id": user, "client_type": "mac"}}
+        })
+        .to_string();
+        let mut request = client.post(&url).body(body.clone());
+        for (name, value) in crate::signing::zoom_headers(
+            body.as_bytes(),
+            crate::signing::now_secs(),
+            WEBHOOK_SECRET,
+        ) {
+            request = request.header(name, value);
+        }
+        let answer = request.send().await.expect("the service answers");
+        let answered = std::time::Instant::now();
+        assert_eq!(answer.status(), 200, "a delivery was refused");
+        let path = format!("/v2/users/{user}");
+        let deadline = answered + Duration::from_secs(10);
+        let received = loop {
+            if let Some(r) = sandbox.api_requests().iter().find(|r| r.path == path) {
+                break r.received;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the playbook never called {path}"
+            );
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        };
+        starts.push(received.saturating_duration_since(answered));
+    }
+    starts
 }
 
 /// Health checks one after another, idle and while 2 × cores runs of the
@@ -247,9 +316,19 @@ fn start(
     quick: bool,
 ) -> Served {
     let resources = scratch.join("service-resources");
+    let playbooks = scratch.join("service-playbooks");
     let state = scratch.join("service-state");
     std::fs::create_dir_all(&resources).expect("a resources directory");
-    std::fs::copy(resource, resources.join("zoom.toml")).expect("the resource file");
+    std::fs::create_dir_all(&playbooks).expect("a playbooks directory");
+    // Its `[config]` comes last: the webhook's secret token goes there.
+    let zoom = std::fs::read_to_string(resource).expect("the resource file");
+    std::fs::write(
+        resources.join("zoom.toml"),
+        format!("{zoom}webhook_secret_token = \"{WEBHOOK_SECRET}\"\n"),
+    )
+    .expect("the service's resource file");
+    std::fs::write(playbooks.join("bench-webhook.yaml"), WEBHOOK_PLAYBOOK)
+        .expect("the bench's playbook");
     std::fs::write(
         resources.join("spin.toml"),
         format!(
@@ -281,6 +360,8 @@ fn start(
         "serve",
         "--resources",
         resources.to_str().expect("a UTF-8 path"),
+        "--playbooks",
+        playbooks.to_str().expect("a UTF-8 path"),
         "--listen",
         "127.0.0.1:0",
         "--max-in-flight",
