@@ -472,3 +472,85 @@ async fn schedules_tick_and_watches_start_a_run_per_new_item() {
     assert_eq!(run["event"]["item"]["email"], "new.hire@example.com");
     assert_eq!(run["steps"][0]["params"], json!({"user_id": id}));
 }
+
+const EVERY_FEW_SECONDS: &str = r#"
+name: every-few-seconds
+on:
+  schedule: { cron: "*/4 * * * * *" }
+steps:
+  - id: look
+    resource: zoom
+    action: get_user
+    with: { user_id: me }
+"#;
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+/// The ticks of the runs of `every-few-seconds` so far, in ms.
+async fn ticks(s: &Served, token: &str) -> Vec<i64> {
+    let page = s
+        .get("/v1/playbook-runs?playbook=every-few-seconds", token)
+        .await;
+    assert_eq!(page.status, 200, "{page:?}");
+    page.body["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let occurrence = r["trigger"]["occurrence"].as_str().unwrap();
+            occurrence.strip_prefix("tick:").unwrap().parse().unwrap()
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tick_missed_while_stopped_runs_once_on_start() {
+    let dir = playbooks(&[("every-few-seconds.yaml", EVERY_FEW_SECONDS)]);
+    let first_start = now_ms();
+    let mut s = serve(dir.path());
+    let token = s.token("ops", &[]);
+    finished_runs(&s, &token, "every-few-seconds", 1).await;
+    s.signal("TERM");
+    assert_eq!(s.wait(Duration::from_secs(30)), Some(0));
+    let stopped = now_ms();
+    // Restart a second after a tick, two ticks at least after the stop:
+    // ticks fall on multiples of 4 s, so `last_missed` is the catch-up,
+    // and the next regular tick is 3 s away from the restart.
+    let last_missed = ((stopped + 5000) / 4000 + 1) * 4000;
+    let restarted = last_missed + 1000;
+    std::thread::sleep(Duration::from_millis((restarted - now_ms()) as u64));
+    s.spawn(&["--playbooks", dir.path().to_str().unwrap()]);
+    let missed = |ticks: &[i64]| -> Vec<i64> {
+        let mut missed: Vec<i64> = ticks
+            .iter()
+            .copied()
+            .filter(|t| *t > stopped && *t < restarted)
+            .collect();
+        missed.sort_unstable();
+        missed
+    };
+    let until = Instant::now() + Duration::from_secs(10);
+    while missed(&ticks(&s, &token).await).is_empty() {
+        assert!(Instant::now() < until, "no missed tick ran on start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Let the next regular tick come too: nothing else of the gap runs.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let all = ticks(&s, &token).await;
+    assert_eq!(
+        missed(&all),
+        [last_missed],
+        "one catch-up run, the latest missed tick, not one per missed tick: {all:?}"
+    );
+    // A tick before the playbook was first loaded never runs.
+    assert!(all.iter().all(|t| *t >= first_start), "{all:?}");
+    let mut unique = all.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique.len(), all.len(), "one run per tick: {all:?}");
+}
