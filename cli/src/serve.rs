@@ -4,7 +4,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use soar_host::HostOptions;
+#[cfg(feature = "worker")]
+use soar_host_service::BoxFuture;
 use soar_host_service::{Limits, ServiceOptions};
+#[cfg(feature = "worker")]
+use std::sync::Arc;
 
 #[derive(clap::Args)]
 #[command(
@@ -14,7 +18,9 @@ stream their events. Every call but health, metrics, the OpenAPI document and we
 an API token (`soar-host token create NAME`).\n\n\
 Prints `listening on http://ADDRESS` on stdout once it accepts connections. SIGTERM or \
 Ctrl-C: stop accepting, let runs in flight finish (up to --grace-secs), exit 0. SIGHUP: \
-reload the resources directory (a broken file is reported and skipped).",
+reload the resources directory (a broken file is reported and skipped).\n\n\
+Playbooks of --playbooks run in the service, each step an execution; with --temporal each \
+run is handed to Temporal's `run_playbook` on `soar-host worker`s (docs/playbooks.md).",
     after_help = "Examples:\n  soar-host token create playbooks\n  \
 soar-host serve --resources ./resources\n  \
 curl -H \"Authorization: Bearer $TOKEN\" localhost:8787/v1/resources\n  \
@@ -57,6 +63,31 @@ pub struct Args {
     /// The largest request body (params, a webhook delivery)
     #[arg(long, value_name = "KIB", default_value_t = 1024)]
     max_body_kib: usize,
+    /// The longest a playbook run may take, e.g. 10m
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = humantime::parse_duration)]
+    max_run_time: Duration,
+    /// Hand playbook runs to Temporal at HOST:PORT: each run a `run_playbook` workflow (its id the run's) that `soar-host worker --playbooks` runs; the service records the run and what the workflow answers. TLS and an API key come from Temporal's environment variables, as for `worker`
+    #[cfg(feature = "worker")]
+    #[arg(long, value_name = "HOST:PORT")]
+    temporal: Option<String>,
+    /// With --temporal: the namespace
+    #[cfg(feature = "worker")]
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "default",
+        requires = "temporal"
+    )]
+    temporal_namespace: String,
+    /// With --temporal: the task queue the workers poll
+    #[cfg(feature = "worker")]
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "soar",
+        requires = "temporal"
+    )]
+    temporal_task_queue: String,
 }
 
 pub async fn run(host_options: HostOptions, args: Args) -> i32 {
@@ -86,6 +117,27 @@ pub async fn run(host_options: HostOptions, args: Args) -> i32 {
         grace: Duration::from_secs(args.grace_secs),
         retention: Duration::from_secs(args.retention_days.saturating_mul(86_400)),
         max_body_bytes: args.max_body_kib.saturating_mul(1024),
+        max_run_time: args.max_run_time,
+        remote_runs: None,
+    };
+    #[cfg(feature = "worker")]
+    let options = match &args.temporal {
+        Some(address) => {
+            let connection = super::worker::connection_from_env(address, &args.temporal_namespace);
+            match soar_host_worker::PlaybookRuns::connect(&connection, args.temporal_task_queue)
+                .await
+            {
+                Ok(runs) => ServiceOptions {
+                    remote_runs: Some(Arc::new(OnTemporal(Arc::new(runs)))),
+                    ..options
+                },
+                Err(e) => {
+                    eprintln!("error: --temporal: {}", soar_host::redact::printable(&e));
+                    return 2;
+                }
+            }
+        }
+        None => options,
     };
     let ready = |address: SocketAddr, tls: bool| {
         let scheme = if tls { "https" } else { "http" };
@@ -99,5 +151,29 @@ pub async fn run(host_options: HostOptions, args: Args) -> i32 {
             eprintln!("error: {}", soar_host::redact::printable(&e));
             2
         }
+    }
+}
+
+/// The service's runs on Temporal.
+#[cfg(feature = "worker")]
+struct OnTemporal(Arc<soar_host_worker::PlaybookRuns>);
+
+#[cfg(feature = "worker")]
+impl soar_host_service::RemoteRuns for OnTemporal {
+    fn describe(&self) -> String {
+        self.0.describe().to_owned()
+    }
+
+    fn run(
+        &self,
+        record: soar_playbook::RunRecord,
+    ) -> BoxFuture<Result<soar_playbook::RunRecord, String>> {
+        let runs = Arc::clone(&self.0);
+        Box::pin(async move { runs.run(record).await })
+    }
+
+    fn cancel(&self, id: String, reason: String) -> BoxFuture<Result<(), String>> {
+        let runs = Arc::clone(&self.0);
+        Box::pin(async move { runs.cancel(&id, reason).await })
     }
 }

@@ -57,6 +57,9 @@ pub struct Args {
     /// Serve Temporal's worker metrics for Prometheus at http://ADDR/metrics
     #[arg(long, value_name = "ADDR")]
     metrics: Option<SocketAddr>,
+    /// The longest a `run_playbook` run may take, e.g. 10m
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = humantime::parse_duration)]
+    max_run_time: Duration,
     /// Where actions that download (recordings) write their files
     #[arg(long, value_name = "DIR", default_value = ".")]
     output: PathBuf,
@@ -124,6 +127,7 @@ pub async fn run(host_options: HostOptions, args: Args) -> i32 {
         max_concurrent: args.max_concurrent,
         grace: Duration::from_secs(args.grace_secs),
         heartbeat_timeout: Duration::from_secs(args.heartbeat_timeout_secs),
+        max_run_time: args.max_run_time,
         metrics: args.metrics,
         output_dir: args.output,
     };
@@ -138,5 +142,24 @@ pub async fn run(host_options: HostOptions, args: Args) -> i32 {
             eprintln!("error: {}", soar_host::redact::printable(&e));
             1
         }
+    }
+}
+
+/// A Temporal connection for `serve --temporal`: the address and namespace
+/// given, TLS and an API key from Temporal's environment variables (the
+/// service's own `--tls-*` options are its HTTPS).
+#[cfg(feature = "serve")]
+pub fn connection_from_env(address: &str, namespace: &str) -> Connection {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let path = |name: &str| var(name).map(PathBuf::from);
+    Connection {
+        address: address.to_owned(),
+        namespace: namespace.to_owned(),
+        tls: var("TEMPORAL_TLS").is_some_and(|v| v == "true" || v == "1"),
+        server_ca: path("TEMPORAL_TLS_SERVER_CA_CERT_PATH"),
+        server_name: var("TEMPORAL_TLS_SERVER_NAME"),
+        client_cert: path("TEMPORAL_TLS_CLIENT_CERT_PATH")
+            .zip(path("TEMPORAL_TLS_CLIENT_KEY_PATH")),
+        api_key: var("TEMPORAL_API_KEY"),
     }
 }

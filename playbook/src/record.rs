@@ -29,6 +29,10 @@ pub struct RunRecord {
     /// The run this one re-runs from a step.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rerun_of: Option<String>,
+    /// The Temporal workflow that runs it, when the service handed it to
+    /// Temporal (`serve --temporal`): `temporal workflow show -w ID`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workflow_id: Option<String>,
     /// Nothing was called: the calls it would make are its steps' params.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub dry_run: bool,

@@ -7,13 +7,14 @@
 use std::future::Future;
 use std::time::{Duration, SystemTime};
 
+use serde_json::{Value, json};
+use soar_host::wire::{ErrorClass, ErrorKind};
+use soar_host::{ErrorReport, RunStatus, StepStatus};
+
 use crate::check::Checked;
 use crate::expr::{self, ExprError};
 use crate::file::{OnError, Retry, Step};
 use crate::record::{CallRecord, RunError, RunRecord, StepRecord, Trigger, now, run_id, stamp};
-use serde_json::{Value, json};
-use soar_host::wire::{ErrorClass, ErrorKind};
-use soar_host::{ErrorReport, RunStatus, StepStatus};
 
 /// One action call a step makes.
 #[derive(Debug, Clone, Copy)]
@@ -171,6 +172,7 @@ impl Checked {
             created_at: now(),
             finished_at: None,
             rerun_of: None,
+            workflow_id: None,
             dry_run: start.dry_run,
         })
     }
@@ -318,6 +320,7 @@ impl Checked {
             created_at: now(),
             finished_at: None,
             rerun_of: Some(old.id.clone()),
+            workflow_id: None,
             dry_run: false,
         };
         for (i, (recorded, step)) in old.steps.iter().zip(steps).enumerate() {

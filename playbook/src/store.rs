@@ -459,6 +459,7 @@ mod tests {
             created_at: now(),
             finished_at: None,
             rerun_of: None,
+            workflow_id: None,
             dry_run: false,
         }
     }

@@ -44,7 +44,7 @@ use soar_host::registry::{Registry, Resources};
 use soar_host::{Host, HostOptions, Store};
 use soar_playbook::Playbooks;
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ServiceOptions {
     pub resources_dir: PathBuf,
     /// The playbooks directory; `None`: `playbooks` beside the resources
@@ -62,7 +62,34 @@ pub struct ServiceOptions {
     pub retention: Duration,
     /// The largest request body (params, a webhook).
     pub max_body_bytes: usize,
+    /// The longest a playbook run may take.
+    pub max_run_time: Duration,
+    /// Where playbook runs go instead of running in this process
+    /// (`serve --temporal`).
+    pub remote_runs: Option<Arc<dyn RemoteRuns>>,
 }
+
+/// A runner of playbook runs outside the service: Temporal's `run_playbook`
+/// workflow, provided by the CLI (this crate links no Temporal). The
+/// service records each run, hands it over, keeps its lease while it runs
+/// there, and records the final record it answers; a run left handed over
+/// by a stopped process is followed again by the next.
+pub trait RemoteRuns: Send + Sync {
+    /// Where runs go, for the log: `temporal ADDRESS, namespace N, task queue Q`.
+    fn describe(&self) -> String;
+    /// Run `record` (once per run id, however often asked: a second ask
+    /// follows the first) and answer its final record; an error when it
+    /// could not be handed over or did not end with a record.
+    fn run(
+        &self,
+        record: soar_playbook::RunRecord,
+    ) -> BoxFuture<Result<soar_playbook::RunRecord, String>>;
+    /// Stop the run `id`: its step in flight is abandoned.
+    fn cancel(&self, id: String, reason: String) -> BoxFuture<Result<(), String>>;
+}
+
+/// A boxed future sent across threads.
+pub type BoxFuture<T> = std::pin::Pin<Box<dyn Future<Output = T> + Send>>;
 
 pub struct Service {
     host: Host,
@@ -195,12 +222,20 @@ pub async fn serve(
         metrics: Metrics::default(),
         tracker: TaskTracker::new(),
         events: watch::channel(0).0,
-        playbooks: playbooks::PlaybookState::new(runs, playbooks),
+        playbooks: playbooks::PlaybookState::new(
+            runs,
+            playbooks,
+            options.max_run_time,
+            options.remote_runs.clone(),
+        ),
         state_dir,
         max_body_bytes: options.max_body_bytes,
         shutdown: CancellationToken::new(),
     });
     service.prepare_downloads(&service.registry());
+    if let Some(remote) = &options.remote_runs {
+        tracing::info!("playbook runs go to {}", remote.describe());
+    }
     let resumed = playbooks::resume(&service).await?;
     playbooks::spawn_triggers(&service);
     if resumed > 0 {

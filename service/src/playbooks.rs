@@ -19,13 +19,13 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 use utoipa::{IntoParams, ToSchema};
 
-use super::Service;
 use super::actions::{execution_id, idempotency_key};
 use super::api::Caller;
 use super::db::{EventRow, ExecutionRow, now_ms};
 use super::problem::{Fault, Problem};
 use super::runs::{self, Job};
 use super::tokens::Scope;
+use super::{RemoteRuns, Service};
 use soar_host::wire::{ErrorClass, ErrorKind, ProblemType};
 use soar_host::{ErrorReport, ExecutionStatus, RunStatus};
 use soar_playbook::{
@@ -39,14 +39,27 @@ pub struct PlaybookState {
     pub current: RwLock<Arc<Playbooks>>,
     /// Runs in progress in this process, to cancel them.
     pub running: Mutex<HashMap<String, CancellationToken>>,
+    pub limits: Limits,
+    /// Where runs go when not run here (`serve --temporal`).
+    pub remote: Option<Arc<dyn RemoteRuns>>,
 }
 
 impl PlaybookState {
-    pub fn new(store: RunStore, playbooks: Playbooks) -> Self {
+    pub fn new(
+        store: RunStore,
+        playbooks: Playbooks,
+        max_run_time: std::time::Duration,
+        remote: Option<Arc<dyn RemoteRuns>>,
+    ) -> Self {
         Self {
             store: Arc::new(store),
             current: RwLock::new(Arc::new(playbooks)),
             running: Mutex::default(),
+            limits: Limits {
+                run_time: max_run_time,
+                ..Limits::default()
+            },
+            remote,
         }
     }
 
@@ -248,20 +261,39 @@ pub fn launch(service: &Arc<Service>, checked: Arc<Checked>, record: RunRecord, 
     let tracker = service.tracker.clone();
     tracker.spawn(async move {
         let id = record.id.clone();
-        let caller = ServiceCaller {
-            service: Arc::clone(&service),
-            who: format!("playbook:{} ({who})", record.playbook),
-        };
         let observer = ServiceObserver {
             service: Arc::clone(&service),
         };
-        let limits = Limits::default();
         let store = Arc::clone(&service.playbooks.store);
+        let remote = service.playbooks.remote.clone();
         let latest = record.clone();
+        let run = async {
+            match &remote {
+                // Stopping, the service stops following (the run goes on
+                // there; the next process follows it again).
+                Some(remote) => tokio::select! {
+                    () = run_remote(remote.as_ref(), record, &observer) => {}
+                    () = service.shutdown.cancelled() => {}
+                },
+                None => {
+                    let caller = ServiceCaller {
+                        service: Arc::clone(&service),
+                        who: format!("playbook:{} ({who})", record.playbook),
+                    };
+                    let limits = service.playbooks.limits;
+                    checked.run(record, &caller, &limits, &observer).await;
+                }
+            }
+        };
         tokio::select! {
-            _ = checked.run(record, &caller, &limits, &observer) => {}
+            () = run => {}
             () = store.hold(&id) => {}
             () = cancel.cancelled() => {
+                if let Some(remote) = &remote
+                    && let Err(e) = remote.cancel(id.clone(), "cancelled through the service's API".into()).await
+                {
+                    tracing::error!(run = %id, "the run could not be stopped on {}: {e}", remote.describe());
+                }
                 // What was recorded last, cancelled.
                 let mut record = on_store(&service, {
                     let id = id.clone();
@@ -290,15 +322,51 @@ pub fn launch(service: &Arc<Service>, checked: Arc<Checked>, record: RunRecord, 
     });
 }
 
-/// At start: go on with the runs a stopped process left unfinished.
+/// Hand `record` to the remote runner (recording that first, so that a
+/// stopped process's successor follows it there) and record the final
+/// record it answers, or why there is none.
+async fn run_remote(remote: &dyn RemoteRuns, mut record: RunRecord, observer: &ServiceObserver) {
+    if record.workflow_id.is_none() {
+        record.workflow_id = Some(record.id.clone());
+        record.status = RunStatus::Running;
+        observer.changed(&record, Progress::Started).await;
+    }
+    let done = match remote.run(record.clone()).await {
+        Ok(done) => done,
+        Err(message) => {
+            tracing::error!(run = %record.id, "{message}");
+            record.status = RunStatus::Failed;
+            record.error = Some(soar_playbook::record::RunError {
+                step: None,
+                message,
+            });
+            record.finished_at = Some(soar_playbook::record::now());
+            record
+        }
+    };
+    observer.changed(&done, Progress::Finished).await;
+}
+
+/// At start: go on with the runs a stopped process left unfinished (those
+/// it had handed to Temporal are followed there).
 pub async fn resume(service: &Arc<Service>) -> Result<usize, Fault> {
     let runs = on_store(service, |store| store.take_over_unfinished()).await?;
     let playbooks = service.playbooks.current();
     let mut resumed = 0;
     for record in runs {
+        if let Some(workflow) = &record.workflow_id
+            && service.playbooks.remote.is_none()
+        {
+            tracing::warn!(run = %record.id, "the run is on Temporal (workflow {workflow}): start serve with --temporal to follow it");
+            continue;
+        }
         match playbooks.checked.get(&record.playbook) {
             Some(checked) => {
-                let record = checked.resume(record);
+                let record = if record.workflow_id.is_some() {
+                    record
+                } else {
+                    checked.resume(record)
+                };
                 tracing::info!(run = %record.id, playbook = %record.playbook, "going on with a run the last process left unfinished");
                 launch(service, Arc::clone(checked), record, "resumed".into());
                 resumed += 1;

@@ -14,13 +14,15 @@
 //!   its manifest allows, see [`workflow`];
 //! - the workflow `run_playbook` and its local activity `start_playbook`:
 //!   a playbook of the playbooks directory, each step a `run_action`, see
-//!   [`playbook`].
+//!   [`playbook`]; and the service's hand-over of its runs to it,
+//!   [`PlaybookRuns`].
 //!
 //! Secrets stay here: a workflow names a resource file in the worker's
 //! resources directory; inputs, outputs and failures carry no credential.
 
 mod activity;
 mod connect;
+mod handover;
 mod playbook;
 mod workflow;
 
@@ -38,6 +40,7 @@ use soar_host::{Host, HostOptions};
 use soar_playbook::Playbooks;
 
 pub use connect::Connection;
+pub use handover::PlaybookRuns;
 
 /// What `soar-host worker` was asked to do.
 pub struct WorkerOptions {
@@ -54,6 +57,8 @@ pub struct WorkerOptions {
     /// The heartbeat timeout `run_action_workflow` gives its activity: how
     /// soon another worker takes over from one that died.
     pub heartbeat_timeout: Duration,
+    /// The longest a `run_playbook` run may take.
+    pub max_run_time: Duration,
     /// Where Temporal's Prometheus metrics are served, if anywhere.
     pub metrics: Option<SocketAddr>,
     /// Where actions that download write their files.
@@ -67,6 +72,7 @@ pub(crate) struct Shared {
     playbooks: Playbooks,
     output_dir: PathBuf,
     heartbeat_timeout: Duration,
+    max_run_time: Duration,
 }
 
 /// Run the worker until SIGTERM or Ctrl-C, then drain. `ready` is called
@@ -101,6 +107,7 @@ pub async fn run(
         playbooks,
         output_dir: options.output_dir.clone(),
         heartbeat_timeout: options.heartbeat_timeout,
+        max_run_time: options.max_run_time,
     });
 
     let telemetry = match options.metrics {

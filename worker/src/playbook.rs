@@ -45,6 +45,10 @@ struct Input {
     playbook: String,
     #[serde(default = "empty_object")]
     inputs: Value,
+    /// A run the service recorded and handed over (`serve --temporal`):
+    /// run as it stands (its id, trigger, event, inputs), not a new one.
+    #[serde(default)]
+    run: Option<RunRecord>,
 }
 
 fn empty_object() -> Value {
@@ -60,6 +64,8 @@ pub struct Started {
     source: String,
     idempotent: Vec<bool>,
     heartbeat_timeout_secs: u64,
+    /// The worker's `--max-run-time`.
+    max_run_secs: u64,
 }
 
 impl Actions {
@@ -125,6 +131,22 @@ impl Actions {
                 )
             }));
         };
+        if let Some(run) = input.run {
+            let steps: Vec<&str> = run.steps.iter().map(|s| s.id.as_str()).collect();
+            let here: Vec<&str> = checked
+                .playbook
+                .steps
+                .iter()
+                .map(|s| s.id.as_str())
+                .collect();
+            if run.playbook != input.playbook || steps != here {
+                return Err(refuse(format!(
+                    "the run handed over is of a playbook `{}` with steps {steps:?}; this worker's `{}` has steps {here:?}: serve the same playbooks directory to the service and the workers",
+                    run.playbook, input.playbook
+                )));
+            }
+            return Ok(self.started(checked, run));
+        }
         let workflow_id = ctx.info().workflow_id.as_deref();
         let record = checked
             .new_run(Start {
@@ -137,13 +159,18 @@ impl Actions {
                 dry_run: false,
             })
             .map_err(refuse)?;
-        Ok(Started {
+        Ok(self.started(checked, record))
+    }
+
+    fn started(&self, checked: &Checked, record: RunRecord) -> Started {
+        Started {
             record,
             file: checked.playbook.file.display().to_string(),
             source: checked.playbook.source.clone(),
             idempotent: checked.idempotent.clone(),
-            heartbeat_timeout_secs: shared.heartbeat_timeout.as_secs().max(1),
-        })
+            heartbeat_timeout_secs: self.0.heartbeat_timeout.as_secs().max(1),
+            max_run_secs: self.0.max_run_time.as_secs().max(1),
+        }
     }
 }
 
@@ -179,8 +206,12 @@ impl RunPlaybookWorkflow {
             ctx: ctx.clone(),
             heartbeat: Duration::from_secs(started.heartbeat_timeout_secs),
         };
+        let limits = Limits {
+            run_time: Duration::from_secs(started.max_run_secs),
+            ..Limits::default()
+        };
         Ok(checked
-            .run(started.record, &caller, &Limits::default(), &Unobserved)
+            .run(started.record, &caller, &limits, &Unobserved)
             .await)
     }
 }

@@ -573,3 +573,168 @@ fn run_playbook_refuses_an_unknown_playbook_and_bad_inputs_before_any_call() {
     assert!(f["message"].as_str().unwrap().contains("user_id"), "{f:#}");
     assert!(env.api_requests().is_empty());
 }
+
+/// Started by `user.signed_in`: looks the user up, then writes where they
+/// signed in from into their job title.
+const ON_SIGN_IN: &str = r#"
+name: on-sign-in
+on:
+  webhook: { resource: zoom, event: user.signed_in }
+steps:
+  - id: get
+    resource: zoom
+    action: get_user
+    with: { user_id: "${{ event.payload.object.id }}" }
+  - id: note
+    resource: zoom
+    action: update_user
+    with:
+      user_id: ${{ steps.get.result.id }}
+      job_title: "Signed in from ${{ event.payload.object.client_type }}"
+"#;
+
+/// `serve --temporal`: the service records each run and hands it to a
+/// worker as `run_playbook` (the workflow's id the run's); killed -9 while
+/// the workflow runs, the next service follows the same workflow and
+/// records its end; nothing is sent twice. A cancel terminates the workflow.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_service_hands_its_runs_to_temporal_and_follows_them_after_a_kill() {
+    let t = crate::temporal::temporal();
+    let queue = queue("service-handover");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("on-sign-in.yaml"), ON_SIGN_IN).unwrap();
+    let playbooks = dir.path().to_str().unwrap();
+    let args = [
+        "--playbooks",
+        playbooks,
+        "--temporal",
+        &t.address,
+        "--temporal-task-queue",
+        &queue,
+    ];
+    let mut s = crate::service::Served::start(&args);
+    let _worker = Worker::start(&s.env, &s.resources, &queue, &["--playbooks", playbooks]);
+    let token = s.token("ops", &[]);
+    let email = s.env.sandbox.user_emails()[MEMBER_WITH_MEETINGS].clone();
+    let user = format!("/v2/users/{email}");
+    s.env.sandbox.inject(
+        Fault::Delay(Duration::from_secs(3)),
+        Match::method_path("GET", &user),
+        1,
+    );
+    let event = json!({
+        "event": "user.signed_in",
+        "event_ts": crate::common::signing::now_secs() * 1000,
+        "payload": {"account_id": "acc", "object": {"id": email, "client_type": "android"}}
+    });
+    let delivered = crate::service::webhooks::deliver(&s, "user.signed_in", Some(&event)).await;
+    assert_eq!(delivered.status, 200, "{delivered:?}");
+
+    // The run, recorded and handed over; kill -9 the service while the
+    // workflow's first call is in flight.
+    let until = Instant::now() + Duration::from_secs(30);
+    let id = loop {
+        let page = s.get("/v1/playbook-runs?playbook=on-sign-in", &token).await;
+        if let Some(run) = page.body["runs"].get(0)
+            && run["workflow_id"].is_string()
+            && !s.env.sandbox.api_requests().is_empty()
+        {
+            assert_eq!(run["workflow_id"], run["id"], "{run:#}");
+            assert_eq!(run["status"], "running", "{run:#}");
+            break run["id"].as_str().unwrap().to_owned();
+        }
+        assert!(
+            Instant::now() < until,
+            "no run handed over: {page:?}\n{}",
+            s.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let mut child = s.child.take().unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    s.spawn(&args);
+
+    let until = Instant::now() + Duration::from_secs(60);
+    let run = loop {
+        let run = s.get(&format!("/v1/playbook-runs/{id}"), &token).await;
+        if run.body["status"] != "running" {
+            break run.body;
+        }
+        assert!(Instant::now() < until, "{run:?}\n{}", s.log_text());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(run["status"], "succeeded", "{run:#}\n{}", s.log_text());
+    assert_eq!(run["trigger"]["kind"], "webhook");
+    assert_eq!(run["steps"][0]["result"]["email"], email.as_str());
+    let id_path = format!(
+        "/v2/users/{}",
+        run["steps"][0]["result"]["id"].as_str().unwrap()
+    );
+    assert_eq!(run["steps"][1]["status"], "succeeded", "{run:#}");
+    let calls: Vec<String> = s
+        .env
+        .sandbox
+        .api_requests()
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    assert_eq!(calls, [format!("GET {user}"), format!("PATCH {id_path}")]);
+    let patch = s.env.sandbox.api_requests().pop().unwrap().json.unwrap();
+    assert_eq!(patch, json!({"job_title": "Signed in from android"}));
+    // Temporal kept the run (the event in it), never the resource's secret.
+    let shown = history(&id);
+    assert!(shown.contains("Signed in from android"), "{shown}");
+    assert!(!shown.contains(&s.env.secret()), "a secret in the history");
+
+    // Cancel: the workflow is terminated, its hanging call abandoned, the
+    // next step never runs.
+    s.env
+        .sandbox
+        .inject(Fault::Hang, Match::method_path("GET", &user), 1);
+    let mut again = event.clone();
+    again["event_ts"] = json!(event["event_ts"].as_u64().unwrap() + 1);
+    let delivered = crate::service::webhooks::deliver(&s, "user.signed_in", Some(&again)).await;
+    assert_eq!(delivered.status, 200, "{delivered:?}");
+    let until = Instant::now() + Duration::from_secs(30);
+    while s.env.sandbox.api_requests().len() < 3 {
+        assert!(Instant::now() < until, "the second run never called");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let page = s.get("/v1/playbook-runs?playbook=on-sign-in", &token).await;
+    let id = page.body["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["status"] == "running")
+        .expect("the second run")["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let cancel = s
+        .post(&format!("/v1/playbook-runs/{id}/cancel"), &token, json!({}))
+        .await;
+    assert_eq!(cancel.status, 202, "{cancel:?}");
+    let until = Instant::now() + Duration::from_secs(30);
+    let run = loop {
+        let run = s.get(&format!("/v1/playbook-runs/{id}"), &token).await;
+        if run.body["status"] != "running" {
+            break run.body;
+        }
+        assert!(Instant::now() < until, "{run:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(run["status"], "cancelled", "{run:#}");
+    assert_eq!(run["steps"][1]["status"], "cancelled", "{run:#}");
+    let shown = history(&id);
+    assert!(
+        shown.contains("WorkflowExecutionTerminated")
+            || shown.contains("EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED"),
+        "{shown}"
+    );
+    assert_eq!(
+        s.env.sandbox.api_requests().len(),
+        3,
+        "nothing after the cancel"
+    );
+}

@@ -7,7 +7,7 @@ mod containment;
 mod lifecycle;
 mod limits;
 mod playbooks;
-mod webhooks;
+pub mod webhooks;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

@@ -554,3 +554,39 @@ async fn a_tick_missed_while_stopped_runs_once_on_start() {
     unique.dedup();
     assert_eq!(unique.len(), all.len(), "one run per tick: {all:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_past_its_max_run_time_fails_naming_the_step() {
+    let dir = playbooks(&[(
+        "look.yaml",
+        "name: look\non: { manual: {} }\nsteps:\n  - id: look\n    resource: zoom\n    action: get_user\n    with: { user_id: me }\n",
+    )]);
+    let s = Served::start(&[
+        "--playbooks",
+        dir.path().to_str().unwrap(),
+        "--max-run-time",
+        "1s",
+    ]);
+    let token = s.token("ops", &[]);
+    s.env
+        .sandbox
+        .inject(Fault::Hang, Match::method_path("GET", "/v2/users/me"), 1);
+    let started = s.post("/v1/playbooks/look/runs", &token, json!({})).await;
+    assert_eq!(started.status, 202, "{started:?}");
+    let id = started.body["id"].as_str().unwrap();
+    let run = run_until_done(&s, &token, id).await;
+    assert_eq!(run["status"], "failed", "{run:#}");
+    let step = &run["steps"][0];
+    assert_eq!(step["error"]["kind"], "timeout", "{run:#}");
+    assert!(
+        step["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("the run's time ran out"),
+        "{run:#}"
+    );
+    assert!(
+        run["error"]["message"].as_str().unwrap().contains("`look`"),
+        "{run:#}"
+    );
+}
