@@ -211,6 +211,7 @@ fn main() {
         report.service = Some(
             service::run(
                 &sandbox,
+                &janitor,
                 &resource_path,
                 scratch.path(),
                 &subject,
@@ -389,23 +390,41 @@ fn write_download_resource(dir: &Path, sandbox: &Sandbox) -> PathBuf {
 
 /// The sandbox records every request it receives; over a benchmark's
 /// hundreds of thousands of calls that log would grow without bound and be
-/// counted in the memory figures. The janitor empties it every 20 ms.
-struct Janitor {
+/// counted in the memory figures. The janitor empties it every 20 ms, except
+/// while paused for a part of the benchmark that reads the log.
+pub struct Janitor {
     stop: Arc<AtomicBool>,
+    /// Paused when true; locked while the janitor checks it and clears, so
+    /// that once [`Janitor::pause`] returns no clearing is under way.
+    paused: Arc<std::sync::Mutex<bool>>,
     thread: std::thread::JoinHandle<()>,
 }
 
 impl Janitor {
     fn start(sandbox: Arc<Sandbox>) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
-        let flag = Arc::clone(&stop);
+        let paused = Arc::new(std::sync::Mutex::new(false));
+        let (flag, lock) = (Arc::clone(&stop), Arc::clone(&paused));
         let thread = std::thread::spawn(move || {
             while !flag.load(Ordering::Relaxed) {
                 std::thread::sleep(Duration::from_millis(20));
-                sandbox.clear_requests();
+                let paused = lock.lock().unwrap_or_else(|p| p.into_inner());
+                if !*paused {
+                    sandbox.clear_requests();
+                }
+                drop(paused);
             }
         });
-        Self { stop, thread }
+        Self {
+            stop,
+            paused,
+            thread,
+        }
+    }
+
+    /// Stop clearing (`true`) or go on (`false`).
+    pub fn pause(&self, paused: bool) {
+        *self.paused.lock().unwrap_or_else(|p| p.into_inner()) = paused;
     }
 
     fn stop(self) {

@@ -73,6 +73,7 @@ impl Drop for Served {
 
 pub async fn run(
     sandbox: &Sandbox,
+    janitor: &crate::Janitor,
     resource: &Path,
     scratch: &Path,
     subject: &Arc<Subject>,
@@ -111,7 +112,10 @@ pub async fn run(
     // On the idle service: a start measured behind a load's backlog would
     // time the backlog.
     eprintln!("bench: webhook deliveries starting a playbook");
+    // The janitor would empty the log that the calls are looked for in.
+    janitor.pause(true);
     let webhook_starts = webhook_starts(&client, &served, sandbox, quick).await;
+    janitor.pause(false);
 
     sandbox.inject(Fault::Delay(delay), Match::path("/v2/users"), usize::MAX);
     let duration = Duration::from_secs_f64(seconds);
