@@ -9,6 +9,7 @@
 //! errors on stderr as one line; logs on stderr through `RUST_LOG`.
 
 mod actions;
+mod auth;
 mod invoke;
 mod playbook;
 #[cfg(feature = "serve")]
@@ -91,6 +92,8 @@ and print one line per resource; exit 1 if any failed."
     Actions(actions::Args),
     /// Check playbooks and run one's manual trigger
     Playbook(playbook::Args),
+    /// Sign in as a user for a resource with `auth = "user"`; status; sign out
+    Auth(auth::Args),
     /// Serve the HTTP API: run actions, read executions, receive webhooks
     #[cfg(feature = "serve")]
     Serve(serve::Args),
@@ -154,6 +157,11 @@ fn run() -> i32 {
         }
     };
     runtime.block_on(async move {
+        let command = match command {
+            // Needs the store, never a plugin.
+            Command::Auth(args) => return auth::run(&options, args).await,
+            other => other,
+        };
         // One process, one call (or one per resource for `test DIR`): a
         // pool of instances would cost more to reserve than it saves.
         let host = match Host::with_allocation(options, Allocation::OnDemand) {
@@ -165,6 +173,7 @@ fn run() -> i32 {
             Command::Invoke(args) => invoke::run(&host, args).await,
             Command::Actions(args) => actions::run(&host, args).await,
             Command::Playbook(args) => playbook::run(&host, args).await,
+            Command::Auth(_) => unreachable!("handled above"),
             #[cfg(feature = "serve")]
             Command::Serve(_) | Command::Token(_) => unreachable!("handled above"),
             #[cfg(feature = "worker")]

@@ -22,6 +22,7 @@ pub mod redact;
 pub mod registry;
 pub mod resource;
 mod runtime;
+pub mod user_auth;
 pub mod wire;
 
 pub use capabilities::http::{Progress, UpstreamStats, client as http_client};

@@ -39,8 +39,41 @@ struct ResourceFile {
     event_max_kib: Option<u64>,
     /// When given, the only destinations the plugin may reach.
     egress: Option<Vec<String>>,
+    /// `account` (the default: the plugin's own Server-to-Server grant) or
+    /// `user` (a person signs in through `[oauth]`).
+    auth: Option<String>,
+    oauth: Option<OAuthFile>,
     #[serde(default)]
     config: BTreeMap<String, toml::Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OAuthFile {
+    client_id: String,
+    client_secret: Option<toml::Value>,
+    authorize_url: String,
+    token_url: String,
+    revoke_url: Option<String>,
+    redirect_uri: Option<String>,
+    #[serde(default)]
+    scopes: Vec<String>,
+}
+
+/// `[oauth]` of a resource with `auth = "user"`: the OAuth app a person
+/// signs in to (`soar-host auth login`), its endpoints as full URLs.
+#[derive(Debug, Clone)]
+pub struct OAuthApp {
+    pub client_id: String,
+    /// Absent for a public client (PKCE alone).
+    pub client_secret: Option<ConfigSource>,
+    pub authorize_url: String,
+    pub token_url: String,
+    pub revoke_url: Option<String>,
+    /// Where the provider sends the browser back; a loopback
+    /// `http://127.0.0.1:PORT/PATH` for `auth login` (a free port when absent).
+    pub redirect_uri: Option<String>,
+    pub scopes: Vec<String>,
 }
 
 /// Where a config value comes from.
@@ -69,6 +102,8 @@ pub struct Resource {
     /// the URL fields.
     pub pinned_egress: Option<Vec<Rule>>,
     pub config: BTreeMap<String, ConfigSource>,
+    /// The app a person signs in to, when `auth = "user"`.
+    pub oauth: Option<OAuthApp>,
     /// Its config as last resolved, for the plugin it was resolved for.
     resolved: Resolved,
 }
@@ -235,6 +270,43 @@ impl Resource {
             })
             .transpose()?;
         let base = path.parent().unwrap_or(Path::new("."));
+        let oauth = match (file.auth.as_deref(), file.oauth) {
+            (None | Some("account"), None) => None,
+            (None | Some("account"), Some(_)) => {
+                return Err(Error::resource(
+                    path,
+                    "`[oauth]` is for a resource with `auth = \"user\"`",
+                ));
+            }
+            (Some("user"), None) => {
+                return Err(Error::resource(
+                    path,
+                    "`auth = \"user\"` needs an `[oauth]` table: client_id, authorize_url, token_url (and client_secret, revoke_url, redirect_uri, scopes)",
+                ));
+            }
+            (Some("user"), Some(o)) => Some(OAuthApp {
+                client_id: o.client_id,
+                client_secret: o
+                    .client_secret
+                    .map(|v| ConfigSource::from_toml("client_secret", v, base))
+                    .transpose()
+                    .map_err(|m| Error::resource(path, format!("[oauth] {m}")))?,
+                authorize_url: o.authorize_url,
+                token_url: o.token_url,
+                revoke_url: o.revoke_url,
+                redirect_uri: o.redirect_uri,
+                scopes: o.scopes,
+            }),
+            (Some(other), _) => {
+                return Err(Error::resource(
+                    path,
+                    format!(
+                        "`auth` must be \"account\" or \"user\", got {}",
+                        crate::redact::printable(&format!("{other:?}"))
+                    ),
+                ));
+            }
+        };
         let config = file
             .config
             .into_iter()
@@ -266,6 +338,7 @@ impl Resource {
             limits,
             pinned_egress,
             config,
+            oauth,
             resolved: Resolved::default(),
         })
     }
@@ -428,7 +501,7 @@ impl ConfigSource {
     }
 
     /// Read the value. Errors name the variable or file, never a value.
-    fn read(&self, name: &str) -> Result<Value, String> {
+    pub(crate) fn read(&self, name: &str) -> Result<Value, String> {
         match self {
             ConfigSource::Literal(v) => Ok(v.clone()),
             ConfigSource::Env(var) => match std::env::var(var) {

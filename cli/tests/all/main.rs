@@ -20,6 +20,7 @@ mod service;
 mod store;
 mod temporal;
 mod temporal_worker;
+mod user_auth;
 mod webhooks;
 mod zoom_actions;
 mod zoom_call_api;

@@ -100,7 +100,14 @@ impl Store {
                  PRIMARY KEY (resource, key)
              );
              CREATE TABLE IF NOT EXISTS versions (id INTEGER PRIMARY KEY CHECK (id = 0), last INTEGER NOT NULL);
-             INSERT OR IGNORE INTO versions VALUES (0, 0);",
+             INSERT OR IGNORE INTO versions VALUES (0, 0);
+             CREATE TABLE IF NOT EXISTS user_tokens (
+                 key TEXT PRIMARY KEY,
+                 sealed TEXT NOT NULL,
+                 version INTEGER NOT NULL,
+                 lease_until INTEGER NOT NULL DEFAULT 0,
+                 reauth TEXT
+             );",
         )?;
         tx.commit()
     }
@@ -140,6 +147,74 @@ impl Store {
             .lock()
             .map_err(|_| StoreError::Unavailable("the store is poisoned".into()))?;
         f(&db).map_err(unavailable)
+    }
+}
+
+/// A resource's user-level OAuth tokens as kept: sealed by the vault
+/// (`user_auth`), never readable from the store alone. Plugins cannot reach
+/// this table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedTokens {
+    pub sealed: String,
+    /// Bumped by every write: compare-and-swap.
+    pub version: i64,
+    /// Why the provider refused the refresh token, when it did.
+    pub reauth: Option<String>,
+}
+
+impl Store {
+    pub fn user_tokens(&self, key: &str) -> Result<Option<SealedTokens>, StoreError> {
+        self.read(|db| {
+            db.query_row(
+                "SELECT sealed, version, reauth FROM user_tokens WHERE key = ?1",
+                params![key],
+                |row| {
+                    Ok(SealedTokens {
+                        sealed: row.get(0)?,
+                        version: row.get(1)?,
+                        reauth: row.get(2)?,
+                    })
+                },
+            )
+            .optional()
+        })
+    }
+
+    /// Write `sealed` when the row's version is `expected` (`None`: when
+    /// there is no row); its new version, or `None` when another process
+    /// wrote first. A write clears any lease and `reauth`.
+    pub fn put_user_tokens(
+        &self,
+        key: &str,
+        sealed: &str,
+        expected: Option<i64>,
+    ) -> Result<Option<i64>, StoreError> {
+        self.write_tx(|tx| {
+            let current: Option<i64> = tx
+                .query_row(
+                    "SELECT version FROM user_tokens WHERE key = ?1",
+                    params![key],
+                    |row| row.get(0),
+                )
+                .optional()?;
+            if current != expected {
+                return Ok(None);
+            }
+            let version = current.unwrap_or(0) + 1;
+            tx.execute(
+                "INSERT INTO user_tokens (key, sealed, version, lease_until, reauth) VALUES (?1, ?2, ?3, 0, NULL)
+                 ON CONFLICT (key) DO UPDATE SET sealed = ?2, version = ?3, lease_until = 0, reauth = NULL",
+                params![key, sealed, version],
+            )?;
+            Ok(Some(version))
+        })
+    }
+
+    pub fn delete_user_tokens(&self, key: &str) -> Result<(), StoreError> {
+        self.write_tx(|tx| {
+            tx.execute("DELETE FROM user_tokens WHERE key = ?1", params![key])
+                .map(drop)
+        })
     }
 }
 

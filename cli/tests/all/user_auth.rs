@@ -1,0 +1,302 @@
+//! `soar-host auth login|status|logout` against the sandbox's user OAuth:
+//! the test plays the browser (the consent page, the decision, the
+//! redirect to the CLI's loopback listener) and checks what reached the
+//! provider and what the CLI printed and kept: never a token.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use serde_json::Value;
+
+use crate::common::{Env, cache_dir};
+
+const APP_SECRET_VAR: &str = "TEST_ZOOM_APP_SECRET";
+
+/// A resource with `auth = "user"` on `env`'s sandbox; `redirect` when given.
+fn user_resource(env: &Env, redirect: Option<&str>) -> PathBuf {
+    let c = env.sandbox.config();
+    let url = env.sandbox.url();
+    let redirect = redirect
+        .map(|r| format!("redirect_uri = \"{r}\"\n"))
+        .unwrap_or_default();
+    env.write_resource(
+        "zoom-user.toml",
+        &format!(
+            "plugin = \"zoom\"\nauth = \"user\"\n\n[oauth]\nclient_id = \"{}\"\n\
+             client_secret = {{ env = \"{APP_SECRET_VAR}\" }}\n\
+             authorize_url = \"{url}oauth/authorize\"\ntoken_url = \"{url}oauth/token\"\n\
+             revoke_url = \"{url}oauth/revoke\"\nscopes = [\"user:read\", \"meeting:write\"]\n{redirect}\n\
+             [config]\napi_url = \"{url}\"\n",
+            c.user_client_id
+        ),
+    )
+}
+
+fn command(env: &Env, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_soar-host"));
+    cmd.arg("auth")
+        .args(args)
+        .env("SOAR_HOST_CACHE_DIR", cache_dir())
+        .env("SOAR_HOST_STATE_DIR", state(env))
+        .env(APP_SECRET_VAR, &env.sandbox.config().user_client_secret)
+        .env_remove("RUST_LOG");
+    cmd
+}
+
+fn state(env: &Env) -> PathBuf {
+    env.dir.path().join("state")
+}
+
+/// `auth login RESOURCE --no-browser` started; the sign-in URL it printed.
+fn start_login(env: &Env, resource: &Path) -> (Child, String) {
+    let mut child = command(
+        env,
+        &[
+            "login",
+            resource.to_str().unwrap(),
+            "--no-browser",
+            "--timeout",
+            "30s",
+        ],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut url = String::new();
+    for _ in 0..5 {
+        let mut line = String::new();
+        stderr.read_line(&mut line).unwrap();
+        if line.starts_with("http") {
+            url = line.trim().to_owned();
+            break;
+        }
+    }
+    assert!(!url.is_empty(), "no sign-in URL printed");
+    // Keep reading stderr in the background so the child never blocks on it.
+    std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+    (child, url)
+}
+
+struct Finished {
+    code: i32,
+    stdout: String,
+}
+
+fn finish(child: Child) -> Finished {
+    let out = child.wait_with_output().unwrap();
+    Finished {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+    }
+}
+
+fn query_of(url: &str) -> Vec<(String, String)> {
+    serde_urlencoded::from_str(url.split_once('?').map_or("", |(_, q)| q)).unwrap()
+}
+
+fn value<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// The browser: the consent page, the person's decision; where the
+/// provider sends the browser next.
+async fn consent(url: &str, decision: &str) -> String {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = client.get(url).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(
+        page.text()
+            .await
+            .unwrap()
+            .contains("would like to access your Zoom account")
+    );
+    let mut form = query_of(url);
+    form.push(("decision".into(), decision.into()));
+    let base = url.split_once('?').unwrap().0;
+    let answer = client.post(base).form(&form).send().await.unwrap();
+    assert_eq!(answer.status(), 302);
+    answer.headers()["location"].to_str().unwrap().to_owned()
+}
+
+/// The browser following the provider's redirect to the CLI's listener.
+async fn back_to_cli(location: &str) -> String {
+    let answer = reqwest::get(location).await.unwrap();
+    assert_eq!(answer.status(), 200);
+    answer.text().await.unwrap()
+}
+
+fn token_posts(env: &Env) -> Vec<zoom_sandbox::RecordedRequest> {
+    env.sandbox
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/oauth/token")
+        .collect()
+}
+
+/// Every byte the CLI kept in the state directory, and `outputs`, free of
+/// every token the provider handed out.
+fn assert_no_token(env: &Env, outputs: &[&str]) {
+    let issued = env.sandbox.user_tokens_issued();
+    assert!(!issued.is_empty());
+    let mut kept = Vec::new();
+    for entry in std::fs::read_dir(state(env)).unwrap() {
+        kept.push(std::fs::read(entry.unwrap().path()).unwrap());
+    }
+    for token in &issued {
+        for output in outputs {
+            assert!(
+                !output.contains(token.as_str()),
+                "a token printed: {output}"
+            );
+        }
+        for bytes in &kept {
+            assert!(
+                !bytes.windows(token.len()).any(|w| w == token.as_bytes()),
+                "a token kept in the clear"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_through_the_loopback_redirect_then_status_then_logout() {
+    let env = Env::new();
+    let resource = user_resource(&env, None);
+    let (child, url) = start_login(&env, &resource);
+    let asked = query_of(&url);
+    assert_eq!(value(&asked, "response_type"), Some("code"));
+    assert_eq!(value(&asked, "code_challenge_method"), Some("S256"));
+    assert_eq!(value(&asked, "scope"), Some("user:read meeting:write"));
+    assert!(value(&asked, "state").is_some_and(|s| s.len() >= 16));
+    let redirect = value(&asked, "redirect_uri").unwrap().to_owned();
+    assert!(redirect.starts_with("http://127.0.0.1:"), "{redirect}");
+
+    let location = consent(&url, "allow").await;
+    assert!(location.starts_with(&redirect), "{location}");
+    let page = back_to_cli(&location).await;
+    assert!(page.contains("Signed in"), "{page}");
+    let login = finish(child);
+    assert_eq!(login.code, 0, "{}", login.stdout);
+    let status: Value = serde_json::from_str(&login.stdout).unwrap();
+    assert_eq!(status["signed_in"], true);
+    assert_eq!(status["refreshable"], true);
+    assert!(status["scopes"].as_array().is_some_and(|s| !s.is_empty()));
+    assert!(
+        status["expires_at"]
+            .as_str()
+            .is_some_and(|t| t.ends_with('Z'))
+    );
+
+    // One code exchange reached the provider, with the verifier of the
+    // challenge and the app's credentials.
+    let posts = token_posts(&env);
+    assert_eq!(posts.len(), 1, "{posts:#?}");
+    let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&posts[0].body).unwrap();
+    assert_eq!(value(&form, "grant_type"), Some("authorization_code"));
+    assert!(value(&form, "code_verifier").is_some_and(|v| v.len() >= 43));
+    assert!(
+        posts[0]
+            .header("authorization")
+            .is_some_and(|h| h.starts_with("Basic "))
+    );
+
+    let shown = command(&env, &["status", resource.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(shown.status.success(), "{shown:?}");
+    let shown_text = String::from_utf8_lossy(&shown.stdout).into_owned();
+    let status: Value = serde_json::from_str(&shown_text).unwrap();
+    assert_eq!(status["signed_in"], true);
+    assert_no_token(&env, &[&login.stdout, &shown_text, &url, &location]);
+
+    let out = command(&env, &["logout", resource.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let revokes: Vec<_> = env
+        .sandbox
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/oauth/revoke")
+        .collect();
+    assert_eq!(revokes.len(), 1);
+    assert_eq!(revokes[0].status, 200);
+    // The grant is over at the provider: its access token no longer works.
+    let access = &env.sandbox.user_tokens_issued()[0];
+    let me = reqwest::Client::new()
+        .get(format!("{}v2/users/me", env.sandbox.url()))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 401);
+    let after = command(&env, &["status", resource.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let status: Value = serde_json::from_slice(&after.stdout).unwrap();
+    assert_eq!(status["signed_in"], false);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_state_or_a_declined_consent_exchanges_nothing() {
+    let env = Env::new();
+    let resource = user_resource(&env, None);
+
+    // An answer that is not this login's: a forged `state`.
+    let (child, url) = start_login(&env, &resource);
+    let location = consent(&url, "allow").await;
+    let forged = location.replace(
+        &format!("state={}", value(&query_of(&location), "state").unwrap()),
+        "state=forged",
+    );
+    back_to_cli(&forged).await;
+    let login = finish(child);
+    assert_eq!(login.code, 2);
+    assert!(token_posts(&env).is_empty(), "the code was never exchanged");
+
+    // The person declines.
+    let (child, url) = start_login(&env, &resource);
+    let location = consent(&url, "deny").await;
+    assert!(location.contains("error=access_denied"), "{location}");
+    back_to_cli(&location).await;
+    assert_eq!(finish(child).code, 2);
+    assert!(token_posts(&env).is_empty());
+    let status = command(&env, &["status", resource.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let status: Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(status["signed_in"], false);
+}
+
+#[test]
+fn a_redirect_off_loopback_and_an_account_resource_are_refused_before_anything_is_sent() {
+    let env = Env::new();
+    let resource = user_resource(&env, Some("https://soar.example.com/callback"));
+    let out = command(&env, &["login", resource.to_str().unwrap(), "--no-browser"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("must be http://127.0.0.1"),
+        "{out:?}"
+    );
+
+    let out = command(&env, &["status", env.resource.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("`auth` is not \"user\""),
+        "{out:?}"
+    );
+    assert!(env.sandbox.requests().is_empty());
+}

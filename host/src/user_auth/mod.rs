@@ -1,0 +1,395 @@
+//! User-level OAuth for a resource with `auth = "user"`: the authorization
+//! code grant with PKCE (S256) and `state`, through the `oauth2` crate, the
+//! tokens kept sealed in the store ([`vault`]), revoked at the provider on
+//! logout. The token endpoint is called with redirects off, and every
+//! provider URL must be https (plain http on loopback only), as for a
+//! plugin's egress.
+//!
+//! The tokens are keyed by the resource's file and the app that granted
+//! them (token URL, client id): point the resource at another app and the
+//! old tokens are never used.
+
+pub mod vault;
+
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use oauth2::basic::{BasicClient, BasicErrorResponseType};
+use oauth2::{
+    AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, PkceCodeChallenge,
+    PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope, TokenResponse, TokenUrl,
+};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::Store;
+use crate::resource::{OAuthApp, Resource};
+use vault::Vault;
+
+/// Why a login, status or logout did not happen; `sent` when the provider
+/// was asked (exit 1 on the command line) rather than refused before (2).
+#[derive(Debug)]
+pub struct AuthError {
+    pub sent: bool,
+    pub message: String,
+}
+
+impl std::fmt::Display for AuthError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+fn before(message: impl Into<String>) -> AuthError {
+    AuthError {
+        sent: false,
+        message: message.into(),
+    }
+}
+
+fn after(message: impl Into<String>) -> AuthError {
+    AuthError {
+        sent: true,
+        message: message.into(),
+    }
+}
+
+/// What the store keeps for a resource, sealed.
+#[derive(Serialize, Deserialize)]
+struct Tokens {
+    access_token: String,
+    refresh_token: Option<String>,
+    /// Seconds since the epoch; `None` when the provider did not say.
+    expires_at: Option<u64>,
+    scopes: Vec<String>,
+    obtained_at: u64,
+}
+
+/// What `auth status` shows: never a token.
+#[derive(Debug, Serialize)]
+pub struct Status {
+    pub resource: String,
+    pub signed_in: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub scopes: Vec<String>,
+    /// When the access token expires (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+    /// Whether a refresh token is kept.
+    pub refreshable: bool,
+    /// Set when the provider refused the refresh token: sign in again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reauth_required: Option<String>,
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn rfc3339(secs: u64) -> String {
+    humantime::format_rfc3339_seconds(UNIX_EPOCH + std::time::Duration::from_secs(secs)).to_string()
+}
+
+/// The resource's app, or why it has none.
+pub fn app_of(resource: &Resource) -> Result<&OAuthApp, AuthError> {
+    resource.oauth.as_ref().ok_or_else(|| {
+        before(format!(
+            "{}: `auth` is not \"user\": this resource signs in as its account (Server-to-Server); \
+             set `auth = \"user\"` and an `[oauth]` table to sign in as a user",
+            resource.path.display()
+        ))
+    })
+}
+
+/// The store key of `app`'s tokens for `resource`.
+fn key(resource: &Resource, app: &OAuthApp) -> String {
+    let mut hash = Sha256::new();
+    for part in [
+        resource.id.as_bytes(),
+        app.token_url.as_bytes(),
+        app.client_id.as_bytes(),
+    ] {
+        hash.update((part.len() as u64).to_be_bytes());
+        hash.update(part);
+    }
+    format!("user-oauth:v1:{}", crate::hex(&hash.finalize()))
+}
+
+/// https, or http on loopback only.
+fn checked_url(what: &str, url: &str) -> Result<url::Url, AuthError> {
+    let parsed = url::Url::parse(url).map_err(|e| before(format!("[oauth] {what} {url}: {e}")))?;
+    let loopback = match parsed.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d == "localhost",
+        None => false,
+    };
+    match parsed.scheme() {
+        "https" => Ok(parsed),
+        "http" if loopback => Ok(parsed),
+        _ => Err(before(format!(
+            "[oauth] {what} {url}: must be https (plain http only on loopback)"
+        ))),
+    }
+}
+
+/// An HTTP client for the provider: no redirects (a token request that
+/// followed one could hand the code to another host).
+fn http() -> Result<reqwest::Client, AuthError> {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .map_err(|e| before(format!("HTTP client: {e}")))
+}
+
+fn secret_of(app: &OAuthApp) -> Result<Option<ClientSecret>, AuthError> {
+    match &app.client_secret {
+        None => Ok(None),
+        Some(source) => match source.read("client_secret") {
+            Ok(serde_json::Value::String(s)) => Ok(Some(ClientSecret::new(s))),
+            Ok(_) => Err(before("[oauth] client_secret must be a string")),
+            Err(e) => Err(before(format!("[oauth] {e}"))),
+        },
+    }
+}
+
+/// RFC 7009 revocation: the refresh token (which ends the grant) or else
+/// the access token, the client authenticated as for the token endpoint.
+/// By hand, not through `oauth2`, which refuses a revocation URL on
+/// loopback http (the sandbox's; the rule here is the egress rule).
+async fn revoke(app: &OAuthApp, url: url::Url, tokens: &Tokens) -> Result<(), AuthError> {
+    let (token, hint) = match &tokens.refresh_token {
+        Some(t) => (t.as_str(), "refresh_token"),
+        None => (tokens.access_token.as_str(), "access_token"),
+    };
+    let mut request = http()?
+        .post(url)
+        .form(&[("token", token), ("token_type_hint", hint)]);
+    match secret_of(app)? {
+        Some(secret) => request = request.basic_auth(&app.client_id, Some(secret.secret())),
+        None => {
+            request = request.query(&[("client_id", app.client_id.as_str())]);
+        }
+    }
+    let answer = request.send().await.map_err(|e| {
+        after(format!(
+            "the provider could not be reached to revoke: {}",
+            e.without_url()
+        ))
+    })?;
+    let status = answer.status();
+    if status.is_success() {
+        return Ok(());
+    }
+    let body: serde_json::Value = answer
+        .bytes()
+        .await
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    Err(after(format!(
+        "the provider refused to revoke (HTTP {}{}); the tokens are kept: run `auth logout` again",
+        status.as_u16(),
+        body.get("error")
+            .and_then(serde_json::Value::as_str)
+            .map(|e| format!(", {}", crate::redact::printable(e)))
+            .unwrap_or_default()
+    )))
+}
+
+/// The provider's answer to a token request, said without the token.
+fn refused<RE: std::error::Error + 'static>(
+    e: &RequestTokenError<RE, oauth2::StandardErrorResponse<BasicErrorResponseType>>,
+) -> AuthError {
+    match e {
+        RequestTokenError::ServerResponse(r) => after(format!(
+            "the provider refused: {}{}",
+            r.error(),
+            r.error_description()
+                .map(|d| format!(" ({})", crate::redact::printable(d)))
+                .unwrap_or_default()
+        )),
+        RequestTokenError::Request(e) => after(format!("the provider could not be reached: {e}")),
+        RequestTokenError::Parse(e, _) => {
+            after(format!("the provider's token answer is not OAuth's: {e}"))
+        }
+        RequestTokenError::Other(e) => after(format!("the token request failed: {e}")),
+    }
+}
+
+/// A login under way: the URL for the browser, and what checks its answer.
+pub struct Login {
+    pub url: String,
+    pub redirect_uri: String,
+    state: CsrfToken,
+    verifier: PkceCodeVerifier,
+}
+
+/// Start a login for `resource` with the code returned to `redirect_uri`.
+pub fn begin(resource: &Resource, redirect_uri: &str) -> Result<Login, AuthError> {
+    let app = app_of(resource)?;
+    let authorize = checked_url("authorize_url", &app.authorize_url)?;
+    checked_url("token_url", &app.token_url)?;
+    let client = BasicClient::new(ClientId::new(app.client_id.clone()))
+        .set_auth_uri(AuthUrl::from_url(authorize))
+        .set_redirect_uri(
+            RedirectUrl::new(redirect_uri.to_owned())
+                .map_err(|e| before(format!("redirect_uri {redirect_uri}: {e}")))?,
+        );
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (url, state) = client
+        .authorize_url(CsrfToken::new_random)
+        .add_scopes(app.scopes.iter().cloned().map(Scope::new))
+        .set_pkce_challenge(challenge)
+        .url();
+    Ok(Login {
+        url: url.to_string(),
+        redirect_uri: redirect_uri.to_owned(),
+        state,
+        verifier,
+    })
+}
+
+/// Finish `login` with the query its redirect brought (`code` and `state`,
+/// or `error`): check `state`, exchange the code, keep the tokens.
+pub async fn finish(
+    resource: &Resource,
+    store: &Store,
+    state_dir: &Path,
+    login: Login,
+    query: &[(String, String)],
+) -> Result<Status, AuthError> {
+    let app = app_of(resource)?;
+    let param = |name: &str| {
+        query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    if param("state") != Some(login.state.secret().as_str()) {
+        return Err(before(
+            "the sign-in answer's `state` is not this login's: it was not started here (or is a replay); nothing was exchanged",
+        ));
+    }
+    if let Some(error) = param("error") {
+        return Err(before(format!(
+            "sign-in refused at the provider: {}{}",
+            crate::redact::printable(error),
+            param("error_description")
+                .map(|d| format!(" ({})", crate::redact::printable(d)))
+                .unwrap_or_default()
+        )));
+    }
+    let Some(code) = param("code") else {
+        return Err(before("the sign-in answer has no `code`"));
+    };
+    let token_url = checked_url("token_url", &app.token_url)?;
+    let mut client = BasicClient::new(ClientId::new(app.client_id.clone()))
+        .set_token_uri(TokenUrl::from_url(token_url))
+        .set_redirect_uri(
+            RedirectUrl::new(login.redirect_uri.clone())
+                .map_err(|e| before(format!("redirect_uri: {e}")))?,
+        );
+    if let Some(secret) = secret_of(app)? {
+        client = client.set_client_secret(secret);
+    }
+    let answer = client
+        .exchange_code(AuthorizationCode::new(code.to_owned()))
+        .set_pkce_verifier(login.verifier)
+        .request_async(&http()?)
+        .await
+        .map_err(|e| refused(&e))?;
+    let now = now_secs();
+    let scopes = match answer.scopes() {
+        Some(granted) => granted.iter().map(|s| s.to_string()).collect(),
+        None => app.scopes.clone(),
+    };
+    let tokens = Tokens {
+        access_token: answer.access_token().secret().clone(),
+        refresh_token: answer.refresh_token().map(|t| t.secret().clone()),
+        expires_at: answer.expires_in().map(|d| now + d.as_secs()),
+        scopes,
+        obtained_at: now,
+    };
+    let vault = Vault::open(state_dir).map_err(after)?;
+    let key = key(resource, app);
+    let text = serde_json::to_vec(&tokens).map_err(|e| after(e.to_string()))?;
+    let sealed = vault.seal(&text, &key);
+    // A new login replaces what was kept, whatever its version.
+    let current = store
+        .user_tokens(&key)
+        .map_err(|e| after(format!("the store: {e:?}")))?
+        .map(|t| t.version);
+    store
+        .put_user_tokens(&key, &sealed, current)
+        .map_err(|e| after(format!("the store: {e:?}")))?
+        .ok_or_else(|| {
+            after("another process signed this resource in at the same moment; run `auth status`")
+        })?;
+    Ok(status_of(resource, Some(&tokens), None))
+}
+
+fn status_of(resource: &Resource, tokens: Option<&Tokens>, reauth: Option<String>) -> Status {
+    Status {
+        resource: resource.label.clone(),
+        signed_in: tokens.is_some() && reauth.is_none(),
+        scopes: tokens.map(|t| t.scopes.clone()).unwrap_or_default(),
+        expires_at: tokens.and_then(|t| t.expires_at).map(rfc3339),
+        refreshable: tokens.is_some_and(|t| t.refresh_token.is_some()),
+        reauth_required: reauth,
+    }
+}
+
+fn kept(
+    resource: &Resource,
+    app: &OAuthApp,
+    store: &Store,
+    state_dir: &Path,
+) -> Result<Option<(Tokens, Option<String>)>, AuthError> {
+    let key = key(resource, app);
+    let Some(row) = store
+        .user_tokens(&key)
+        .map_err(|e| before(format!("the store: {e:?}")))?
+    else {
+        return Ok(None);
+    };
+    let vault = Vault::open(state_dir).map_err(before)?;
+    let text = vault.open_sealed(&row.sealed, &key).map_err(before)?;
+    let tokens: Tokens = serde_json::from_slice(&text).map_err(|_| {
+        before("the kept tokens are not in this version's form; run `auth login` again")
+    })?;
+    Ok(Some((tokens, row.reauth)))
+}
+
+/// Whether `resource` is signed in, as whom it may act, until when.
+pub fn status(resource: &Resource, store: &Store, state_dir: &Path) -> Result<Status, AuthError> {
+    let app = app_of(resource)?;
+    let kept = kept(resource, app, store, state_dir)?;
+    Ok(match kept {
+        Some((tokens, reauth)) => status_of(resource, Some(&tokens), reauth),
+        None => status_of(resource, None, None),
+    })
+}
+
+/// Revoke the kept tokens at the provider (when it has a `revoke_url`)
+/// and forget them. `Ok(false)`: nothing was kept.
+pub async fn logout(
+    resource: &Resource,
+    store: &Store,
+    state_dir: &Path,
+) -> Result<bool, AuthError> {
+    let app = app_of(resource)?;
+    let Some((tokens, _)) = kept(resource, app, store, state_dir)? else {
+        return Ok(false);
+    };
+    if let Some(revoke_url) = &app.revoke_url {
+        revoke(app, checked_url("revoke_url", revoke_url)?, &tokens).await?;
+    }
+    store
+        .delete_user_tokens(&key(resource, app))
+        .map_err(|e| after(format!("the store: {e:?}")))?;
+    Ok(true)
+}
