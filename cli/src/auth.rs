@@ -21,9 +21,15 @@ exchanges the code (PKCE, S256), keeps the tokens sealed in the state directory 
 sign-in (scopes, expiry) as JSON. `status` prints the same without contacting anyone. `logout` \
 revokes the tokens at the provider and forgets them.\n\nNo token is ever printed. Exit 0 done; \
 1 the provider refused or could not be reached; 2 nothing was sent (a bad resource file, a \
-redirect_uri off loopback, a sign-in answer whose `state` is not this login's, consent declined).",
+redirect_uri off loopback, a sign-in answer whose `state` is not this login's, consent declined).\n\n\
+`refresh` renews the access token when it has less than two minutes left: one process at a time \
+(a lease in the store), the rotated refresh token kept before the new access token is used. When \
+the provider refuses the refresh token (revoked, expired, the app removed) the sign-in is marked \
+`reauth_required` (see `status`), the command says to run `auth login`, exit 1, and nothing \
+tries that token again.",
     after_help = "Examples:\n  soar-host auth login zoom-user.toml\n  \
 soar-host auth login zoom-user.toml --no-browser\n  soar-host auth status zoom-user.toml\n  \
+soar-host auth refresh zoom-user.toml\n  \
 soar-host auth logout zoom-user.toml"
 )]
 pub struct Args {
@@ -43,6 +49,14 @@ enum Command {
         /// How long to wait for the browser to come back, e.g. 2m
         #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = humantime::parse_duration)]
         timeout: Duration,
+    },
+    /// Refresh the access token when it is about to expire (or always, with --force); one process refreshes, the others use its token
+    Refresh {
+        /// The resource file (*.toml) with `auth = "user"`
+        resource: PathBuf,
+        /// Refresh even when the access token has time left
+        #[arg(long)]
+        force: bool,
     },
     /// Show whether the resource is signed in: scopes, expiry (no token)
     Status {
@@ -64,6 +78,7 @@ fn fail(e: &AuthError) -> i32 {
 pub async fn run(options: &HostOptions, args: Args) -> i32 {
     let path = match &args.command {
         Command::Login { resource, .. }
+        | Command::Refresh { resource, .. }
         | Command::Status { resource }
         | Command::Logout { resource } => resource.clone(),
     };
@@ -97,6 +112,17 @@ pub async fn run(options: &HostOptions, args: Args) -> i32 {
             timeout,
             ..
         } => login(&resource, &store, &state_dir, no_browser, timeout).await,
+        Command::Refresh { force, .. } => {
+            match user_auth::refresh(&resource, &store, &state_dir, force).await {
+                Ok((status, refreshed)) => {
+                    let mut value = serde_json::to_value(&status).unwrap_or_default();
+                    value["refreshed"] = refreshed.into();
+                    print_json(&value);
+                    0
+                }
+                Err(e) => fail(&e),
+            }
+        }
         Command::Status { .. } => match user_auth::status(&resource, &store, &state_dir) {
             Ok(status) => {
                 print_json(&status);

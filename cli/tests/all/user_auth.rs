@@ -300,3 +300,103 @@ fn a_redirect_off_loopback_and_an_account_resource_are_refused_before_anything_i
     );
     assert!(env.sandbox.requests().is_empty());
 }
+
+/// Sign `resource` in through the whole flow.
+async fn sign_in(env: &Env, resource: &Path) {
+    let (child, url) = start_login(env, resource);
+    let location = consent(&url, "allow").await;
+    back_to_cli(&location).await;
+    let login = finish(child);
+    assert_eq!(login.code, 0, "{}", login.stdout);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eight_processes_refresh_once_and_a_refused_refresh_needs_a_new_login() {
+    // Signed in with an access token that lives 60 s: within the two
+    // minutes before expiry in which the host refreshes. The refreshed one
+    // lives an hour.
+    let env = Env::new();
+    let resource = user_resource(&env, None);
+    env.sandbox.set_user_token_ttl(60);
+    sign_in(&env, &resource).await;
+    env.sandbox.set_user_token_ttl(3600);
+    let path = resource.to_str().unwrap().to_owned();
+
+    let racers: Vec<Child> = (0..8)
+        .map(|_| {
+            command(&env, &["refresh", &path])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut refreshed = 0;
+    let mut outputs = Vec::new();
+    for racer in racers {
+        let out = racer.wait_with_output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let status: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(status["signed_in"], true);
+        refreshed += usize::from(status["refreshed"] == true);
+        outputs.push(String::from_utf8_lossy(&out.stdout).into_owned());
+        outputs.push(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    assert_eq!(
+        refreshed, 1,
+        "one process refreshed, the others used its token"
+    );
+    assert_eq!(
+        env.sandbox.user_refreshes(),
+        1,
+        "one refresh reached the provider"
+    );
+    let outputs: Vec<&str> = outputs.iter().map(String::as_str).collect();
+    assert_no_token(&env, &outputs);
+
+    // The person removes the app: the provider refuses the refresh token.
+    let c = env.sandbox.config();
+    let latest_refresh = env.sandbox.user_tokens_issued().pop().unwrap();
+    let revoked = reqwest::Client::new()
+        .post(format!("{}oauth/revoke", env.sandbox.url()))
+        .basic_auth(&c.user_client_id, Some(&c.user_client_secret))
+        .query(&[("token", latest_refresh.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 200);
+    let out = command(&env, &["refresh", &path, "--force"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("no longer valid") && said.contains("auth login"),
+        "{said}"
+    );
+    assert_eq!(env.sandbox.user_refreshes(), 2);
+    let status = command(&env, &["status", &path]).output().unwrap();
+    let status: Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(status["signed_in"], false);
+    assert!(
+        status["reauth_required"]
+            .as_str()
+            .is_some_and(|r| r.contains("invalid_grant")),
+        "{status}"
+    );
+    // Nothing tries that token again.
+    let out = command(&env, &["refresh", &path, "--force"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        env.sandbox.user_refreshes(),
+        2,
+        "no second try at a refused token"
+    );
+    // A new login mends it.
+    sign_in(&env, &resource).await;
+    let status = command(&env, &["status", &path]).output().unwrap();
+    let status: Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(status["signed_in"], true, "{status}");
+}

@@ -31,6 +31,9 @@ use vault::Vault;
 #[derive(Debug)]
 pub struct AuthError {
     pub sent: bool,
+    /// The provider refused the refresh token (revoked, expired, the app
+    /// removed): only a new `auth login` mends it; nothing retries it.
+    pub reauth: bool,
     pub message: String,
 }
 
@@ -43,6 +46,7 @@ impl std::fmt::Display for AuthError {
 fn before(message: impl Into<String>) -> AuthError {
     AuthError {
         sent: false,
+        reauth: false,
         message: message.into(),
     }
 }
@@ -50,9 +54,29 @@ fn before(message: impl Into<String>) -> AuthError {
 fn after(message: impl Into<String>) -> AuthError {
     AuthError {
         sent: true,
+        reauth: false,
         message: message.into(),
     }
 }
+
+fn reauth(resource: &Resource, why: &str) -> AuthError {
+    AuthError {
+        sent: true,
+        reauth: true,
+        message: format!(
+            "the sign-in of {} is no longer valid ({why}): run `soar-host auth login {}`",
+            resource.label,
+            resource.path.display()
+        ),
+    }
+}
+
+/// Refresh this long before the access token expires: it never dies in flight.
+pub const MARGIN_SECS: u64 = 120;
+/// How long one process may hold the refresh (its request's deadline and more).
+const LEASE_SECS: u64 = 45;
+/// How long a caller waits for another process's refresh.
+const WAIT_SECS: u64 = 60;
 
 /// What the store keeps for a resource, sealed.
 #[derive(Serialize, Deserialize)]
@@ -302,34 +326,206 @@ pub async fn finish(
         .request_async(&http()?)
         .await
         .map_err(|e| refused(&e))?;
-    let now = now_secs();
-    let scopes = match answer.scopes() {
-        Some(granted) => granted.iter().map(|s| s.to_string()).collect(),
-        None => app.scopes.clone(),
-    };
-    let tokens = Tokens {
-        access_token: answer.access_token().secret().clone(),
-        refresh_token: answer.refresh_token().map(|t| t.secret().clone()),
-        expires_at: answer.expires_in().map(|d| now + d.as_secs()),
-        scopes,
-        obtained_at: now,
-    };
-    let vault = Vault::open(state_dir).map_err(after)?;
+    let tokens = tokens_of(&answer, &app.scopes);
     let key = key(resource, app);
-    let text = serde_json::to_vec(&tokens).map_err(|e| after(e.to_string()))?;
-    let sealed = vault.seal(&text, &key);
     // A new login replaces what was kept, whatever its version.
     let current = store
         .user_tokens(&key)
         .map_err(|e| after(format!("the store: {e:?}")))?
         .map(|t| t.version);
-    store
-        .put_user_tokens(&key, &sealed, current)
-        .map_err(|e| after(format!("the store: {e:?}")))?
-        .ok_or_else(|| {
-            after("another process signed this resource in at the same moment; run `auth status`")
-        })?;
+    put(
+        store,
+        &Vault::open(state_dir).map_err(after)?,
+        &key,
+        &tokens,
+        current,
+    )?
+    .ok_or_else(|| {
+        after("another process signed this resource in at the same moment; run `auth status`")
+    })?;
     Ok(status_of(resource, Some(&tokens), None))
+}
+
+/// Seal `tokens` and write them over version `expected`.
+fn put(
+    store: &Store,
+    vault: &Vault,
+    key: &str,
+    tokens: &Tokens,
+    expected: Option<i64>,
+) -> Result<Option<i64>, AuthError> {
+    let text = serde_json::to_vec(tokens).map_err(|e| after(e.to_string()))?;
+    store
+        .put_user_tokens(key, &vault.seal(&text, key), expected)
+        .map_err(|e| after(format!("the store: {e:?}")))
+}
+
+/// A good access token for `resource`: the kept one while it has more than
+/// [`MARGIN_SECS`] to live (and `force` is off), else a refreshed one.
+/// Single-flight across processes: one takes the row's lease and refreshes,
+/// writing the rotated refresh token before its access token is used; the
+/// others wait for that write. A refresh the provider refuses is checked
+/// against the store again (another process may have rotated the token
+/// meanwhile) before the sign-in is marked as needing a new login. `true`:
+/// this call refreshed.
+async fn fresh(
+    resource: &Resource,
+    store: &Store,
+    state_dir: &Path,
+    force: bool,
+) -> Result<(Tokens, bool), AuthError> {
+    let app = app_of(resource)?;
+    let key = key(resource, app);
+    let vault = Vault::open(state_dir).map_err(before)?;
+    let give_up = now_secs() + WAIT_SECS;
+    let mut first_version = None;
+    loop {
+        let Some(row) = store
+            .user_tokens(&key)
+            .map_err(|e| before(format!("the store: {e:?}")))?
+        else {
+            return Err(before(format!(
+                "{} is not signed in: run `soar-host auth login {}`",
+                resource.label,
+                resource.path.display()
+            )));
+        };
+        if let Some(why) = &row.reauth {
+            return Err(reauth(resource, why));
+        }
+        let text = vault.open_sealed(&row.sealed, &key).map_err(before)?;
+        let tokens: Tokens = serde_json::from_slice(&text).map_err(|_| {
+            before("the kept tokens are not in this version's form; run `auth login` again")
+        })?;
+        // A token another process wrote since this call began will do
+        // while it lives (forced or not: one refresh for all who waited);
+        // the one found first, while it has the margin to live, unless forced.
+        let written_since = first_version.is_some_and(|v| v != row.version);
+        let good = if written_since {
+            tokens.expires_at.is_none_or(|at| at > now_secs())
+        } else {
+            !force
+                && tokens
+                    .expires_at
+                    .is_none_or(|at| at > now_secs() + MARGIN_SECS)
+        };
+        if good {
+            return Ok((tokens, false));
+        }
+        first_version.get_or_insert(row.version);
+        let Some(refresh_token) = tokens.refresh_token.clone() else {
+            return Err(reauth(
+                resource,
+                "the access token expired and there is no refresh token",
+            ));
+        };
+        let until = i64::try_from(now_secs() + LEASE_SECS).unwrap_or(i64::MAX);
+        let leased = store
+            .lease_user_tokens(&key, row.version, until)
+            .map_err(|e| before(format!("the store: {e:?}")))?;
+        if !leased {
+            if now_secs() > give_up {
+                return Err(after(format!(
+                    "another process has been refreshing {}'s token for {WAIT_SECS} s; try again",
+                    resource.label
+                )));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            continue;
+        }
+        match exchange_refresh(app, &refresh_token).await {
+            Ok(mut renewed) => {
+                if renewed.refresh_token.is_none() {
+                    renewed.refresh_token = Some(refresh_token);
+                }
+                if renewed.scopes.is_empty() {
+                    renewed.scopes = tokens.scopes.clone();
+                }
+                match put(store, &vault, &key, &renewed, Some(row.version))? {
+                    Some(_) => return Ok((renewed, true)),
+                    // The lease ran out and another process wrote: use its.
+                    None => continue,
+                }
+            }
+            Err(Refusal::InvalidGrant(why)) => {
+                let moved = store
+                    .user_tokens(&key)
+                    .map_err(|e| after(format!("the store: {e:?}")))?
+                    .is_some_and(|now| now.version != row.version);
+                if moved {
+                    continue;
+                }
+                store
+                    .refuse_user_tokens(&key, row.version, &why)
+                    .map_err(|e| after(format!("the store: {e:?}")))?;
+                return Err(reauth(resource, &why));
+            }
+            Err(Refusal::Other(e)) => {
+                let _ = store.release_user_tokens(&key, row.version);
+                return Err(e);
+            }
+        }
+    }
+}
+
+enum Refusal {
+    /// `invalid_grant`: the refresh token is dead.
+    InvalidGrant(String),
+    Other(AuthError),
+}
+
+async fn exchange_refresh(app: &OAuthApp, refresh_token: &str) -> Result<Tokens, Refusal> {
+    let token_url = checked_url("token_url", &app.token_url).map_err(Refusal::Other)?;
+    let mut client = BasicClient::new(ClientId::new(app.client_id.clone()))
+        .set_token_uri(TokenUrl::from_url(token_url));
+    if let Some(secret) = secret_of(app).map_err(Refusal::Other)? {
+        client = client.set_client_secret(secret);
+    }
+    let http = http().map_err(Refusal::Other)?;
+    let answer = client
+        .exchange_refresh_token(&oauth2::RefreshToken::new(refresh_token.to_owned()))
+        .request_async(&http)
+        .await
+        .map_err(|e| match &e {
+            RequestTokenError::ServerResponse(r)
+                if *r.error() == BasicErrorResponseType::InvalidGrant =>
+            {
+                Refusal::InvalidGrant(format!(
+                    "the provider refused the refresh token: invalid_grant{}",
+                    r.error_description()
+                        .map(|d| format!(", {}", crate::redact::printable(d)))
+                        .unwrap_or_default()
+                ))
+            }
+            _ => Refusal::Other(refused(&e)),
+        })?;
+    Ok(tokens_of(&answer, &[]))
+}
+
+/// The kept form of a token answer; `asked` scopes when it names none.
+fn tokens_of(answer: &oauth2::basic::BasicTokenResponse, asked: &[String]) -> Tokens {
+    let now = now_secs();
+    Tokens {
+        access_token: answer.access_token().secret().clone(),
+        refresh_token: answer.refresh_token().map(|t| t.secret().clone()),
+        expires_at: answer.expires_in().map(|d| now + d.as_secs()),
+        scopes: match answer.scopes() {
+            Some(granted) => granted.iter().map(|s| s.to_string()).collect(),
+            None => asked.to_vec(),
+        },
+        obtained_at: now,
+    }
+}
+
+/// [`fresh`], said as a status (no token); `true` when it refreshed.
+pub async fn refresh(
+    resource: &Resource,
+    store: &Store,
+    state_dir: &Path,
+    force: bool,
+) -> Result<(Status, bool), AuthError> {
+    let (tokens, refreshed) = fresh(resource, store, state_dir, force).await?;
+    Ok((status_of(resource, Some(&tokens), None), refreshed))
 }
 
 fn status_of(resource: &Resource, tokens: Option<&Tokens>, reauth: Option<String>) -> Status {

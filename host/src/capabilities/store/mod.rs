@@ -210,6 +210,53 @@ impl Store {
         })
     }
 
+    /// Take the refresh lease of version `version` until `until` (seconds
+    /// since the epoch): `true` when this process may refresh, `false` when
+    /// the row moved on or another process holds a live lease.
+    pub fn lease_user_tokens(
+        &self,
+        key: &str,
+        version: i64,
+        until: i64,
+    ) -> Result<bool, StoreError> {
+        self.write_tx(|tx| {
+            tx.execute(
+                "UPDATE user_tokens SET lease_until = ?3
+                 WHERE key = ?1 AND version = ?2 AND lease_until < ?4 AND reauth IS NULL",
+                params![key, version, until, now()],
+            )
+            .map(|n| n == 1)
+        })
+    }
+
+    /// Give the lease of `version` back without a new token.
+    pub fn release_user_tokens(&self, key: &str, version: i64) -> Result<(), StoreError> {
+        self.write_tx(|tx| {
+            tx.execute(
+                "UPDATE user_tokens SET lease_until = 0 WHERE key = ?1 AND version = ?2",
+                params![key, version],
+            )
+            .map(drop)
+        })
+    }
+
+    /// Record that the provider refused version `version`'s refresh token:
+    /// `false` when the row moved on meanwhile (another process rotated it).
+    pub fn refuse_user_tokens(
+        &self,
+        key: &str,
+        version: i64,
+        reason: &str,
+    ) -> Result<bool, StoreError> {
+        self.write_tx(|tx| {
+            tx.execute(
+                "UPDATE user_tokens SET reauth = ?3, lease_until = 0 WHERE key = ?1 AND version = ?2",
+                params![key, version, reason],
+            )
+            .map(|n| n == 1)
+        })
+    }
+
     pub fn delete_user_tokens(&self, key: &str) -> Result<(), StoreError> {
         self.write_tx(|tx| {
             tx.execute("DELETE FROM user_tokens WHERE key = ?1", params![key])
