@@ -400,3 +400,17 @@ async fn eight_processes_refresh_once_and_a_refused_refresh_needs_a_new_login() 
     let status: Value = serde_json::from_slice(&status.stdout).unwrap();
     assert_eq!(status["signed_in"], true, "{status}");
 }
+
+#[test]
+fn the_shipped_sandbox_user_resource_reads_and_starts_signed_out() {
+    let env = Env::new();
+    let shipped =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/resources/zoom-sandbox-user.toml");
+    let out = command(&env, &["status", shipped.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let status: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["signed_in"], false);
+    assert_eq!(status["resource"], "Zoom Sandbox (user)");
+}
