@@ -237,9 +237,11 @@ fn refused<RE: std::error::Error + 'static>(
                 .unwrap_or_default()
         )),
         RequestTokenError::Request(e) => after(format!("the provider could not be reached: {e}")),
-        RequestTokenError::Parse(e, _) => {
-            after(format!("the provider's token answer is not OAuth's: {e}"))
-        }
+        RequestTokenError::Parse(e, _) => after(format!(
+            // serde's message may quote a value of the answer: only where.
+            "the provider's token answer is not OAuth's (at `{}`)",
+            e.path()
+        )),
         RequestTokenError::Other(e) => after(format!("the token request failed: {e}")),
     }
 }
