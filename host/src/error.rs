@@ -99,6 +99,11 @@ pub enum Error {
     /// The plugin trapped, panicked, ran out of memory or misbehaved.
     #[error("plugin `{plugin}` failed: {message}")]
     Internal { plugin: String, message: String },
+
+    /// A user's sign-in is missing or was refused: nothing reached the
+    /// upstream's API; a person must sign in again.
+    #[error("{message}")]
+    ReauthRequired { message: String },
 }
 
 impl Error {
@@ -108,7 +113,8 @@ impl Error {
             | Error::Resource { .. }
             | Error::Plugin { .. }
             | Error::UnknownAction { .. }
-            | Error::InvalidParams { .. } => ErrorClass::Rejected,
+            | Error::InvalidParams { .. }
+            | Error::ReauthRequired { .. } => ErrorClass::Rejected,
             // A plugin that refuses bad input or config before sending
             // anything rejects the request just as the host would.
             Error::Action { failure, sent } => {
@@ -133,6 +139,7 @@ impl Error {
             Error::Action { failure, .. } => failure.kind,
             Error::Timeout { .. } => ErrorKind::Timeout,
             Error::Internal { .. } => ErrorKind::Internal,
+            Error::ReauthRequired { .. } => ErrorKind::ReauthRequired,
         }
     }
 
@@ -192,6 +199,9 @@ impl crate::redact::Redact for Error {
     fn redact(self) -> Self {
         match self {
             Error::Usage(m) => Error::Usage(m.redact()),
+            Error::ReauthRequired { message } => Error::ReauthRequired {
+                message: message.redact(),
+            },
             Error::Resource { path, message } => Error::Resource {
                 path,
                 message: message.redact(),

@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use crate::bindings::{ActionError, ConfigValue, ErrorKind as WitErrorKind};
 use crate::capabilities::http::{
-    self, Downloads, HttpGrant, Pacer, Progress, SavedFiles, UpstreamStats,
+    self, Bearer, Downloads, HttpGrant, Pacer, Progress, SavedFiles, UpstreamStats,
 };
 use crate::capabilities::log::PluginLog;
 use crate::capabilities::store::Store;
@@ -136,6 +136,54 @@ impl Host {
         };
         // Two first calls at once may both open it; one is kept.
         Ok(self.store.get_or_init(|| Arc::new(store)))
+    }
+
+    /// For a resource with `auth = "user"`: the signed-in user's token
+    /// (refreshed when due, one process at a time) for the requests under
+    /// its `api_url`. The plugin never sees it.
+    async fn user_bearer(
+        &self,
+        resource: &Resource,
+        config: &ResolvedConfig,
+    ) -> Result<Option<Bearer>> {
+        if resource.oauth.is_none() {
+            return Ok(None);
+        }
+        let Some(Value::String(api_url)) = config
+            .values
+            .iter()
+            .find(|(name, _)| name == "api_url")
+            .map(|(_, v)| v)
+        else {
+            return Err(Error::resource(
+                &resource.path,
+                "`auth = \"user\"` sends the user's token to the plugin's `api_url`, which this plugin has not",
+            ));
+        };
+        let store = self.store()?;
+        let state_dir = self.state_dir().unwrap_or(Path::new("."));
+        match crate::user_auth::access_token(resource, store, state_dir).await {
+            Ok(token) => Ok(Some(Bearer {
+                prefix: api_url.clone(),
+                token,
+            })),
+            // A provider that cannot be reached or answers oddly: worth a
+            // later try; nothing reached the API.
+            Err(e) if e.sent && !e.reauth => Err(Error::Action {
+                failure: ActionFailure {
+                    kind: crate::ErrorKind::Upstream,
+                    message: e.message,
+                    http_status: None,
+                    upstream_code: None,
+                    retry_after_secs: None,
+                    upstream: "the OAuth provider".into(),
+                },
+                sent: false,
+            }),
+            // Not signed in, refused, or kept under another key: a person
+            // must sign in.
+            Err(e) => Err(Error::ReauthRequired { message: e.message }),
+        }
     }
 
     /// The state directory, `None` when the store is kept in memory.
@@ -296,7 +344,7 @@ impl Host {
                 http_requests,
                 elapsed: deadline.started.elapsed(),
             }),
-            Err(e) => Err(failure(&plugin, e, http_requests)),
+            Err(e) => Err(failure(&plugin, resource, e, http_requests)),
         }
     }
 
@@ -451,7 +499,7 @@ impl Host {
                     plugin: manifest.name.clone(),
                     message: format!("action `{action}` returned text that is not JSON: {e}"),
                 }),
-            Err(e) => Err(failure(plugin, e, http_requests)),
+            Err(e) => Err(failure(plugin, resource, e, http_requests)),
         }
     }
 
@@ -466,6 +514,7 @@ impl Host {
         grant: Grant,
         call: Call,
     ) -> Result<(Answer, u32, SavedFiles)> {
+        let bearer = self.user_bearer(resource, config).await?;
         let store = self.store()?.scope(&resource.id);
         let state = InvocationState::new(
             resource.memory_limit_bytes,
@@ -476,7 +525,8 @@ impl Host {
                 grant.downloads,
             )
             .paced(self.pacer.for_resource(&resource.id))
-            .repeatable(grant.repeatable),
+            .repeatable(grant.repeatable)
+            .bearer(bearer),
             store,
             PluginLog::new(plugin.manifest.name.clone(), resource.label.clone()),
         );
@@ -531,11 +581,19 @@ impl Host {
 /// The longest error message of a plugin passed on.
 const MAX_ERROR_MESSAGE: usize = 4 << 10;
 
-fn failure(plugin: &Plugin, e: ActionError, sent: u32) -> Error {
+/// A plugin's error as the host reports it; a config error it found before
+/// sending anything names the resource file, where the fix goes.
+fn failure(plugin: &Plugin, resource: &Resource, e: ActionError, sent: u32) -> Error {
+    let message = redact::clipped(&e.message, MAX_ERROR_MESSAGE);
+    let message = if e.kind == WitErrorKind::Config && sent == 0 {
+        format!("resource file {}: {message}", resource.path.display())
+    } else {
+        message
+    };
     Error::Action {
         failure: ActionFailure {
             kind: e.kind.into(),
-            message: redact::clipped(&e.message, MAX_ERROR_MESSAGE),
+            message,
             http_status: e.http_status,
             upstream_code: e.upstream_code,
             retry_after_secs: e.retry_after_secs,

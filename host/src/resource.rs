@@ -384,6 +384,22 @@ impl Resource {
                 known.join(", ")
             )));
         }
+        // The grant is the file's top-level `auth`, told to a plugin that
+        // takes it as its `auth` field.
+        let user_grant = self.oauth.is_some();
+        if user_grant {
+            if self.config.contains_key("auth") {
+                return Err(err(
+                    "set `auth` at the top of the file, not in [config]".into()
+                ));
+            }
+            if !manifest.config.iter().any(|f| f.name == "auth") {
+                return Err(err(format!(
+                    "plugin `{}` cannot act with a user's sign-in (`auth = \"user\"`): it has no `auth` config field",
+                    manifest.name
+                )));
+            }
+        }
         let mut resolved = ResolvedConfig {
             values: Vec::new(),
             secrets: Vec::new(),
@@ -392,6 +408,7 @@ impl Resource {
         for field in &manifest.config {
             let mut origin = Origin::Resource;
             let value = match self.config.get(&field.name) {
+                None if user_grant && field.name == "auth" => Value::String("user".into()),
                 Some(source) => source.read(&field.name).map_err(err)?,
                 None => match &field.default {
                     Some(default) => {

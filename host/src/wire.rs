@@ -60,6 +60,10 @@ pub enum ErrorKind {
     Interrupted,
     /// A non-idempotent action's earlier attempt may have acted (worker).
     Ambiguous,
+    /// The resource signs in as a user (`auth = "user"`) and that sign-in
+    /// is missing or was refused (revoked, expired, the app removed): a
+    /// person must run `soar-host auth login`; nothing retries it.
+    ReauthRequired,
 }
 
 impl ErrorKind {
@@ -82,6 +86,7 @@ impl ErrorKind {
             ErrorKind::UnknownAction => "unknown-action",
             ErrorKind::Interrupted => "interrupted",
             ErrorKind::Ambiguous => "ambiguous",
+            ErrorKind::ReauthRequired => "reauth-required",
         }
     }
 

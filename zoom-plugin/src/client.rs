@@ -168,7 +168,7 @@ impl Client {
             request = request.json(body);
         }
         let mut response = self.send_api(&request)?;
-        if response.status == 401 {
+        if response.status == 401 && !self.config.user {
             // Zoom 124: the token expired or was revoked. One new token, one retry.
             log::info("Zoom rejected the access token; fetching a new one");
             self.forget_token();
@@ -191,7 +191,7 @@ impl Client {
     pub fn download(&mut self, url: &str, file_name: &str) -> Result<SavedFile, ActionError> {
         let request = Request::get(url).idempotent(true);
         let mut outcome = self.download_once(&request, file_name)?;
-        if rejects_token(&outcome) {
+        if rejects_token(&outcome) && !self.config.user {
             log::info("Zoom rejected the access token; fetching a new one");
             self.forget_token();
             outcome = self.download_once(&request, file_name)?;
@@ -214,13 +214,26 @@ impl Client {
         request: &Request,
         file_name: &str,
     ) -> Result<Download, ActionError> {
-        let bearer = self.token()?.access_token.clone();
-        request.clone().bearer(&bearer).download(file_name)
+        self.authorized(request)?.download(file_name)
     }
 
     fn send_api(&mut self, request: &Request) -> Result<Response, ActionError> {
+        self.authorized(request)?.send()
+    }
+
+    /// `request` with the account's token; as it is for a user's sign-in,
+    /// whose token the host adds.
+    fn authorized(&mut self, request: &Request) -> Result<Request, ActionError> {
+        if self.config.user {
+            return Ok(request.clone());
+        }
         let bearer = self.token()?.access_token.clone();
-        request.clone().bearer(&bearer).send()
+        Ok(request.clone().bearer(&bearer))
+    }
+
+    /// Whether calls go with a user's sign-in (the host's token).
+    pub fn as_user(&self) -> bool {
+        self.config.user
     }
 }
 

@@ -19,13 +19,27 @@ pub fn fields() -> Vec<Field> {
             "Where Zoom's recording downloads redirect to; only widens the egress list (wildcards allowed)",
         )
         .default(json!("https://*.zoom.us/")),
-        Field::string("client_id", "Client ID of the Server-to-Server OAuth app"),
+        Field::string(
+            "auth",
+            "How calls authenticate: `account` (the Server-to-Server app below) or `user` (set by the host from the resource's top-level `auth = \"user\"`: the host adds the signed-in user's token)",
+        )
+        .default(json!("account")),
+        Field::string(
+            "client_id",
+            "Client ID of the Server-to-Server OAuth app (auth = account)",
+        )
+        .optional(),
         Field::string(
             "client_secret",
-            "Client secret of the Server-to-Server OAuth app",
+            "Client secret of the Server-to-Server OAuth app (auth = account)",
         )
-        .secret(),
-        Field::string("account_id", "Zoom account ID the app belongs to"),
+        .secret()
+        .optional(),
+        Field::string(
+            "account_id",
+            "Zoom account ID the app belongs to (auth = account)",
+        )
+        .optional(),
         Field::string(
             "webhook_secret_token",
             "Secret Token of the app's event subscription: verifies Zoom's webhooks",
@@ -49,21 +63,46 @@ pub struct ZoomConfig {
     pub oauth_token_url: String,
     /// Always ends with `/`.
     pub api_url: String,
+    /// Empty when `user` is.
     pub client_id: String,
     pub client_secret: String,
     pub account_id: String,
+    /// `auth = "user"`: the host authenticates each API call with the
+    /// signed-in user's token; the plugin sends none and fetches none.
+    pub user: bool,
     /// Upper-case, each one of [`METHODS`].
     pub call_api_methods: Vec<String>,
 }
 
 impl ZoomConfig {
     pub fn from_config(config: &Config) -> Result<Self, ActionError> {
+        let user = match config.opt_string("auth")?.as_deref() {
+            None | Some("account") => false,
+            Some("user") => true,
+            Some(_) => {
+                return Err(ActionError::config(
+                    "config field `auth` must be `account` or `user`",
+                ));
+            }
+        };
+        // Server-to-Server credentials: required for the account's grant only.
+        let credential = |name: &str| {
+            if user {
+                return Ok(String::new());
+            }
+            config.opt_string(name)?.ok_or_else(|| {
+                ActionError::config(format!(
+                    "missing config field `{name}` in [config]: the Server-to-Server app's (or sign a user in: `auth = \"user\"` and an [oauth] table)"
+                ))
+            })
+        };
         Ok(Self {
             oauth_token_url: config.url("oauth_token_url")?,
             api_url: config.url("api_url")?,
-            client_id: config.string("client_id")?,
-            client_secret: config.string("client_secret")?,
-            account_id: config.string("account_id")?,
+            client_id: credential("client_id")?,
+            client_secret: credential("client_secret")?,
+            account_id: credential("account_id")?,
+            user,
             call_api_methods: methods(config.opt_string("call_api_methods")?.as_deref())?,
         })
     }

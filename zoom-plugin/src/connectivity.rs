@@ -13,6 +13,9 @@ use crate::token;
 
 pub fn run(config: &Config) -> Result<TestReport, ActionError> {
     let mut client = Client::new(ZoomConfig::from_config(config)?);
+    if client.as_user() {
+        return as_user(&mut client);
+    }
     // Always a new token: the test is there to check the credentials.
     let granted = client.fetch_token()?;
     let scopes = granted.token.scopes.clone();
@@ -55,5 +58,29 @@ pub fn run(config: &Config) -> Result<TestReport, ActionError> {
         checks,
         scopes,
         readiness,
+    })
+}
+
+/// A user's sign-in: the host holds the token (and its scopes); the test is
+/// the authenticated call.
+fn as_user(client: &mut Client) -> Result<TestReport, ActionError> {
+    let me = client.call("GET", "users/me", &[], None)?;
+    let field = |name: &str| {
+        me.get(name)
+            .and_then(Value::as_str)
+            .unwrap_or("?")
+            .to_owned()
+    };
+    let identity = format!("{} ({})", field("email"), field("id"));
+    Ok(TestReport {
+        summary: format!("authenticated to Zoom as the user {identity}"),
+        checks: vec![Check {
+            name: "api".into(),
+            detail: format!(
+                "GET /users/me answered as {identity}, with the signed-in user's token"
+            ),
+        }],
+        scopes: Vec::new(),
+        readiness: Vec::new(),
     })
 }

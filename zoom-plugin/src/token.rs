@@ -162,6 +162,7 @@ mod tests {
             client_id: "id".into(),
             client_secret: secret.into(),
             account_id: "acct".into(),
+            user: false,
             call_api_methods: vec!["GET".into()],
         }
     }

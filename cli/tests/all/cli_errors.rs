@@ -119,7 +119,7 @@ fn bad_resource_files() {
             "missing-field.toml",
             env.resource_toml("X", "")
                 .replace("account_id", "#account_id"),
-            "missing required config field `account_id`",
+            "missing config field `account_id` in [config]",
         ),
         (
             "no-plugin.toml",

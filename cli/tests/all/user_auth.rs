@@ -33,11 +33,17 @@ fn user_resource(env: &Env, redirect: Option<&str>) -> PathBuf {
     )
 }
 
+/// `soar-host auth ARGS…`.
 fn command(env: &Env, args: &[&str]) -> Command {
+    let mut cmd = soar_host(env);
+    cmd.arg("auth").args(args);
+    cmd
+}
+
+/// `soar-host` on `env`'s state directory, with the app's secret.
+fn soar_host(env: &Env) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_soar-host"));
-    cmd.arg("auth")
-        .args(args)
-        .env("SOAR_HOST_CACHE_DIR", cache_dir())
+    cmd.env("SOAR_HOST_CACHE_DIR", cache_dir())
         .env("SOAR_HOST_STATE_DIR", state(env))
         .env(APP_SECRET_VAR, &env.sandbox.config().user_client_secret)
         .env_remove("RUST_LOG");
@@ -413,4 +419,105 @@ fn the_shipped_sandbox_user_resource_reads_and_starts_signed_out() {
     let status: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(status["signed_in"], false);
     assert_eq!(status["resource"], "Zoom Sandbox (user)");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn actions_and_the_test_run_with_the_user_s_token() {
+    let env = Env::new();
+    let resource = user_resource(&env, None);
+    let path = resource.to_str().unwrap().to_owned();
+
+    // Not signed in: refused before anything reaches Zoom.
+    let out = soar_host(&env)
+        .args([
+            "invoke",
+            &path,
+            "get_user",
+            "-p",
+            "user_id=me",
+            "--envelope",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let envelope: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(envelope["error"]["kind"], "reauth-required", "{envelope}");
+    assert!(
+        envelope["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("auth login")
+    );
+    assert!(env.sandbox.api_requests().is_empty());
+
+    sign_in(&env, &resource).await;
+    let access = env.sandbox.user_tokens_issued()[0].clone();
+    let out = soar_host(&env)
+        .args(["invoke", &path, "get_user", "-p", "user_id=me"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let user: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(user["email"], zoom_sandbox::OWNER_EMAIL);
+    let call = env.sandbox.api_requests().pop().unwrap();
+    assert_eq!(call.path, "/v2/users/me");
+    assert_eq!(
+        call.header("authorization"),
+        Some(format!("Bearer {access}").as_str())
+    );
+    // No Server-to-Server token was asked for: the resource has no such app.
+    assert!(
+        token_posts(&env)
+            .iter()
+            .all(|r| r.query_value("grant_type") != Some("account_credentials")),
+        "{:#?}",
+        token_posts(&env)
+    );
+    let out = soar_host(&env).args(["test", &path]).output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("as the user"),
+        "{out:?}"
+    );
+    assert_no_token(
+        &env,
+        &[
+            &String::from_utf8_lossy(&out.stdout),
+            &String::from_utf8_lossy(&out.stderr),
+        ],
+    );
+
+    // The user removes the app; the next call's refresh is refused: the
+    // kind says a person must sign in, and Zoom's API is not called.
+    env.sandbox.set_user_token_ttl(60);
+    sign_in(&env, &resource).await;
+    let latest_refresh = env.sandbox.user_tokens_issued().pop().unwrap();
+    let c = env.sandbox.config();
+    let revoked = reqwest::Client::new()
+        .post(format!("{}oauth/revoke", env.sandbox.url()))
+        .basic_auth(&c.user_client_id, Some(&c.user_client_secret))
+        .query(&[("token", latest_refresh.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 200);
+    env.sandbox.clear_requests();
+    let out = soar_host(&env)
+        .args([
+            "invoke",
+            &path,
+            "get_user",
+            "-p",
+            "user_id=me",
+            "--envelope",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let envelope: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(envelope["error"]["kind"], "reauth-required", "{envelope}");
+    assert!(
+        env.sandbox.api_requests().is_empty(),
+        "nothing reached the API"
+    );
 }

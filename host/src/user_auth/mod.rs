@@ -519,6 +519,18 @@ fn tokens_of(answer: &oauth2::basic::BasicTokenResponse, asked: &[String]) -> To
     }
 }
 
+/// The access token for a call (see [`fresh`]): the host's, never shown.
+pub(crate) async fn access_token(
+    resource: &Resource,
+    store: &Store,
+    state_dir: &Path,
+) -> Result<String, AuthError> {
+    Ok(fresh(resource, store, state_dir, false)
+        .await?
+        .0
+        .access_token)
+}
+
 /// [`fresh`], said as a status (no token); `true` when it refreshed.
 pub async fn refresh(
     resource: &Resource,

@@ -94,6 +94,16 @@ pub struct HttpGrant {
     /// Whether the running call may repeat what it sends: an action
     /// declared idempotent, or the connectivity test.
     repeatable: bool,
+    /// A user's token the host adds to requests under its API URL.
+    bearer: Option<Bearer>,
+}
+
+/// A signed-in user's access token (`auth = "user"`) and the URL prefix of
+/// the requests it goes with: the plugin's API, not the redirects and
+/// storage hosts beyond it.
+pub struct Bearer {
+    pub prefix: String,
+    pub token: String,
 }
 
 impl HttpGrant {
@@ -114,7 +124,15 @@ impl HttpGrant {
             waiting_on: None,
             pacer: None,
             repeatable: false,
+            bearer: None,
         }
+    }
+
+    /// Add `bearer`'s token to the requests under its prefix that carry no
+    /// `Authorization` of their own.
+    pub fn bearer(mut self, bearer: Option<Bearer>) -> Self {
+        self.bearer = bearer;
+        self
     }
 
     /// The running call is idempotent (its action is declared so, or it is
@@ -214,6 +232,15 @@ impl HttpGrant {
                 if !RESERVED_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
                     builder = builder.header(name, value);
                 }
+            }
+            if let Some(bearer) = &self.bearer
+                && url.as_str().starts_with(&bearer.prefix)
+                && !request
+                    .headers
+                    .iter()
+                    .any(|(name, _)| name.eq_ignore_ascii_case("authorization"))
+            {
+                builder = builder.bearer_auth(&bearer.token);
             }
             if let Some(body) = &request.body {
                 builder = builder.body(body.clone());
