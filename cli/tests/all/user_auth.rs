@@ -521,3 +521,102 @@ async fn actions_and_the_test_run_with_the_user_s_token() {
         "nothing reached the API"
     );
 }
+
+/// Sign `resource` in through the library, the test as the browser: what
+/// the service's users would have done with `auth login` on its state
+/// directory.
+async fn sign_in_with_library(resource: &Path, state: &Path) {
+    use soar_host::user_auth;
+    let resource = soar_host::Resource::load(resource).unwrap();
+    let login = user_auth::begin(&resource, "http://127.0.0.1:9/callback").unwrap();
+    let location = consent(&login.url, "allow").await;
+    let store = soar_host::Store::open(state).unwrap();
+    user_auth::finish(&resource, &store, state, login, &query_of(&location))
+        .await
+        .unwrap();
+}
+
+/// Four CLI processes and four calls through the service on one state
+/// directory, while the user's token is about to expire: one refresh
+/// reaches the provider, every call succeeds with the refreshed token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_service_and_cli_processes_share_one_refresh() {
+    let s = crate::service::Served::start(&[]);
+    let env = &s.env;
+    let c = env.sandbox.config();
+    std::fs::write(s.resources.join("app-secret"), &c.user_client_secret).unwrap();
+    let url = env.sandbox.url();
+    let resource = s.resources.join("zoom-user.toml");
+    std::fs::write(
+        &resource,
+        format!(
+            "plugin = \"zoom\"\nauth = \"user\"\n\n[oauth]\nclient_id = \"{}\"\n\
+             client_secret = {{ file = \"app-secret\" }}\n\
+             authorize_url = \"{url}oauth/authorize\"\ntoken_url = \"{url}oauth/token\"\n\n\
+             [config]\napi_url = \"{url}\"\n",
+            c.user_client_id
+        ),
+    )
+    .unwrap();
+    let token = s.token("ops", &[]);
+    s.reload(&token, 2).await;
+    env.sandbox.set_user_token_ttl(60);
+    sign_in_with_library(&resource, s.state.path()).await;
+    env.sandbox.set_user_token_ttl(3600);
+    env.sandbox.clear_requests();
+
+    let state = s.state.path().to_str().unwrap().to_owned();
+    let path = resource.to_str().unwrap().to_owned();
+    let processes: Vec<_> = (0..4)
+        .map(|_| {
+            let (state, path) = (state.clone(), path.clone());
+            std::thread::spawn(move || {
+                crate::common::run_cli(
+                    &["invoke", &path, "get_user", "-p", "user_id=me"],
+                    &[("SOAR_HOST_STATE_DIR", &state)],
+                )
+            })
+        })
+        .collect();
+    let mut calls = tokio::task::JoinSet::new();
+    for _ in 0..4 {
+        let (client, url, token) = (s.client.clone(), s.url.clone(), token.clone());
+        calls.spawn(async move {
+            let answer = client
+                .post(format!("{url}/v1/resources/zoom-user/actions/get_user"))
+                .bearer_auth(token)
+                .body(r#"{"user_id": "me"}"#)
+                .send()
+                .await
+                .unwrap();
+            (answer.status().as_u16(), answer.text().await.unwrap())
+        });
+    }
+    while let Some(call) = calls.join_next().await {
+        let (status, body) = call.unwrap();
+        assert!(
+            status == 200 && body.contains("\"status\":\"succeeded\""),
+            "{status} {body}\n{}",
+            s.log_text()
+        );
+    }
+    for process in processes {
+        let run = process.join().unwrap();
+        assert_eq!(run.code, 0, "{run:?}");
+    }
+    assert_eq!(env.sandbox.user_refreshes(), 1, "one refresh for all eight");
+    let refreshed = env.sandbox.user_tokens_issued()[2].clone();
+    let calls = env.sandbox.api_requests();
+    assert_eq!(calls.len(), 8, "{calls:#?}");
+    for call in &calls {
+        assert_eq!(
+            call.header("authorization"),
+            Some(format!("Bearer {refreshed}").as_str()),
+            "every call with the refreshed token"
+        );
+    }
+    assert!(
+        !s.log_text().contains(&refreshed),
+        "a token in the service's log"
+    );
+}
