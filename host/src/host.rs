@@ -163,10 +163,26 @@ impl Host {
         let store = self.store()?;
         let state_dir = self.state_dir().unwrap_or(Path::new("."));
         match crate::user_auth::access_token(resource, store, state_dir).await {
-            Ok(token) => Ok(Some(Bearer {
-                prefix: api_url.clone(),
-                token,
-            })),
+            Ok(token) => {
+                let refresh: crate::capabilities::http::Refresh = {
+                    let (resource, store, dir) =
+                        (resource.clone(), Arc::clone(store), state_dir.to_path_buf());
+                    Arc::new(move |refused: String| {
+                        let (resource, store, dir) =
+                            (resource.clone(), Arc::clone(&store), dir.clone());
+                        Box::pin(async move {
+                            crate::user_auth::renewed_token(&resource, &store, &dir, &refused)
+                                .await
+                                .map_err(|e| e.message)
+                        })
+                    })
+                };
+                Ok(Some(Bearer {
+                    prefix: api_url.clone(),
+                    token,
+                    refresh: Some(refresh),
+                }))
+            }
             // A provider that cannot be reached or answers oddly: worth a
             // later try; nothing reached the API.
             Err(e) if e.sent && !e.reauth => Err(Error::Action {

@@ -620,3 +620,49 @@ async fn the_service_and_cli_processes_share_one_refresh() {
         "a token in the service's log"
     );
 }
+
+/// Zoom ends the user's access token early: the call's 401 gets one new
+/// token and the request once more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_the_api_refuses_is_renewed_once_and_the_call_sent_again() {
+    let env = Env::new();
+    let resource = user_resource(&env, None);
+    sign_in(&env, &resource).await;
+    env.sandbox.clear_requests();
+    env.sandbox.inject(
+        zoom_sandbox::Fault::ExpireTokens,
+        zoom_sandbox::Match::method_path("GET", "/v2/users/me"),
+        1,
+    );
+    let out = soar_host(&env)
+        .args([
+            "invoke",
+            resource.to_str().unwrap(),
+            "get_user",
+            "-p",
+            "user_id=me",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let calls: Vec<(String, u16)> = env
+        .sandbox
+        .api_requests()
+        .iter()
+        .map(|r| (r.path.clone(), r.status))
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            ("/v2/users/me".to_owned(), 401),
+            ("/v2/users/me".to_owned(), 200)
+        ]
+    );
+    assert_eq!(env.sandbox.user_refreshes(), 1);
+    let renewed = env.sandbox.user_tokens_issued()[2].clone();
+    let last = env.sandbox.api_requests().pop().unwrap();
+    assert_eq!(
+        last.header("authorization"),
+        Some(format!("Bearer {renewed}").as_str())
+    );
+}

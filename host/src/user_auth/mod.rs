@@ -375,6 +375,7 @@ async fn fresh(
     store: &Store,
     state_dir: &Path,
     force: bool,
+    refused: Option<&str>,
 ) -> Result<(Tokens, bool), AuthError> {
     let app = app_of(resource)?;
     let key = key(resource, app);
@@ -403,7 +404,9 @@ async fn fresh(
         // while it lives (forced or not: one refresh for all who waited);
         // the one found first, while it has the margin to live, unless forced.
         let written_since = first_version.is_some_and(|v| v != row.version);
-        let good = if written_since {
+        let good = if refused == Some(tokens.access_token.as_str()) {
+            false
+        } else if written_since {
             tokens.expires_at.is_none_or(|at| at > now_secs())
         } else {
             !force
@@ -525,10 +528,20 @@ pub(crate) async fn access_token(
     store: &Store,
     state_dir: &Path,
 ) -> Result<String, AuthError> {
-    Ok(fresh(resource, store, state_dir, false)
-        .await?
-        .0
-        .access_token)
+    let (tokens, _) = fresh(resource, store, state_dir, false, None).await?;
+    Ok(tokens.access_token)
+}
+
+/// Another access token than `refused`, which the upstream turned down:
+/// one another process renewed meanwhile, else a refreshed one.
+pub(crate) async fn renewed_token(
+    resource: &Resource,
+    store: &Store,
+    state_dir: &Path,
+    refused: &str,
+) -> Result<String, AuthError> {
+    let (tokens, _) = fresh(resource, store, state_dir, false, Some(refused)).await?;
+    Ok(tokens.access_token)
 }
 
 /// [`fresh`], said as a status (no token); `true` when it refreshed.
@@ -538,7 +551,7 @@ pub async fn refresh(
     state_dir: &Path,
     force: bool,
 ) -> Result<(Status, bool), AuthError> {
-    let (tokens, refreshed) = fresh(resource, store, state_dir, force).await?;
+    let (tokens, refreshed) = fresh(resource, store, state_dir, force, None).await?;
     Ok((status_of(resource, Some(&tokens), None), refreshed))
 }
 

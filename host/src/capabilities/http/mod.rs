@@ -104,7 +104,17 @@ pub struct HttpGrant {
 pub struct Bearer {
     pub prefix: String,
     pub token: String,
+    /// A forced refresh, for a 401 to the token (the upstream ended it
+    /// early): once per call, then the request is sent again.
+    pub refresh: Option<Refresh>,
 }
+
+/// Gets a new token (another process's, when it refreshed meanwhile).
+pub type Refresh = std::sync::Arc<
+    dyn Fn(String) -> std::pin::Pin<Box<dyn Future<Output = Result<String, String>> + Send>>
+        + Send
+        + Sync,
+>;
 
 impl HttpGrant {
     pub fn new(
@@ -233,15 +243,20 @@ impl HttpGrant {
                     builder = builder.header(name, value);
                 }
             }
-            if let Some(bearer) = &self.bearer
-                && url.as_str().starts_with(&bearer.prefix)
-                && !request
-                    .headers
-                    .iter()
-                    .any(|(name, _)| name.eq_ignore_ascii_case("authorization"))
-            {
-                builder = builder.bearer_auth(&bearer.token);
-            }
+            let injected = self.bearer.as_ref().filter(|bearer| {
+                url.as_str().starts_with(&bearer.prefix)
+                    && !request
+                        .headers
+                        .iter()
+                        .any(|(name, _)| name.eq_ignore_ascii_case("authorization"))
+            });
+            let injected = match injected {
+                Some(bearer) => {
+                    builder = builder.bearer_auth(&bearer.token);
+                    true
+                }
+                None => false,
+            };
             if let Some(body) = &request.body {
                 builder = builder.body(body.clone());
             }
@@ -260,6 +275,30 @@ impl HttpGrant {
                 Err(e) if e.is_connect() => (Err(transport_error(&e, host, what)), retry::Sent::No),
                 Err(e) => (Err(transport_error(&e, host, what)), retry::Sent::Yes),
             };
+            if injected
+                && matches!(&outcome, Ok(response) if response.status == 401)
+                && let Some(refresh) = self.bearer.as_mut().and_then(|b| b.refresh.take())
+            {
+                // The upstream ended the user's token early: one new
+                // token, the request once more (it was refused, not run).
+                let refused = self
+                    .bearer
+                    .as_ref()
+                    .map(|b| b.token.clone())
+                    .unwrap_or_default();
+                match refresh(refused).await {
+                    Ok(token) => {
+                        if let Some(bearer) = self.bearer.as_mut() {
+                            bearer.token = token;
+                        }
+                        tracing::info!(target: "http", "{what}: the user's token was refused; sending again with a new one");
+                        continue;
+                    }
+                    Err(e) => {
+                        tracing::warn!(target: "http", "{what}: the user's token was refused and could not be renewed: {e}")
+                    }
+                }
+            }
             let wait = retry::decide(&outcome, sent, idempotent, attempt, &self.deadline);
             if let Ok(response) = &outcome
                 && response.status == 429
