@@ -164,6 +164,8 @@ impl Host {
         let state_dir = self.state_dir().unwrap_or(Path::new("."));
         match crate::user_auth::access_token(resource, store, state_dir).await {
             Ok(token) => {
+                // Whatever a plugin or an upstream says, never the token.
+                redact::register(std::slice::from_ref(&token));
                 let refresh: crate::capabilities::http::Refresh = {
                     let (resource, store, dir) =
                         (resource.clone(), Arc::clone(store), state_dir.to_path_buf());
@@ -339,29 +341,45 @@ impl Host {
             unreachable!("a test call answers with a test report")
         };
         match result {
-            Ok(report) => Ok(TestOutcome {
-                summary: report.summary,
-                checks: report
-                    .checks
-                    .into_iter()
-                    .map(|c| (c.name, c.detail))
-                    .collect(),
-                scopes: report.scopes,
-                readiness: report
-                    .readiness
-                    .into_iter()
-                    .map(|r| Readiness {
-                        action: r.action,
-                        ready: r.ready,
-                        reason: r.reason,
-                    })
-                    .collect(),
-                egress: config.egress.rules.clone(),
-                http_requests,
-                elapsed: deadline.started.elapsed(),
-            }),
+            Ok(mut report) => {
+                // A user's sign-in: the plugin never held the token, the
+                // host knows what it was granted.
+                if resource.oauth.is_some() && report.scopes.is_empty() {
+                    report.scopes = self.user_scopes(resource)?;
+                    report.readiness = readiness(&plugin.manifest, &report.scopes);
+                }
+                Ok(TestOutcome {
+                    summary: report.summary,
+                    checks: report
+                        .checks
+                        .into_iter()
+                        .map(|c| (c.name, c.detail))
+                        .collect(),
+                    scopes: report.scopes,
+                    readiness: report
+                        .readiness
+                        .into_iter()
+                        .map(|r| Readiness {
+                            action: r.action,
+                            ready: r.ready,
+                            reason: r.reason,
+                        })
+                        .collect(),
+                    egress: config.egress.rules.clone(),
+                    http_requests,
+                    elapsed: deadline.started.elapsed(),
+                })
+            }
             Err(e) => Err(failure(&plugin, resource, e, http_requests)),
         }
+    }
+
+    /// The scopes the user's kept sign-in was granted.
+    fn user_scopes(&self, resource: &Resource) -> Result<Vec<String>> {
+        let state_dir = self.state_dir().unwrap_or(Path::new("."));
+        crate::user_auth::status(resource, self.store()?, state_dir)
+            .map(|status| status.scopes)
+            .map_err(|e| Error::ReauthRequired { message: e.message })
     }
 
     /// Run `action` on `resource` with `params` (a JSON object), within the
@@ -596,6 +614,31 @@ impl Host {
 
 /// The longest error message of a plugin passed on.
 const MAX_ERROR_MESSAGE: usize = 4 << 10;
+
+/// Per action: ready when it needs no scope or any one of its scopes was
+/// granted (as the guest SDK says it for the account's token).
+fn readiness(
+    manifest: &Manifest,
+    granted: &[String],
+) -> Vec<crate::bindings::v0_2::soar::plugin::types::ActionReadiness> {
+    manifest
+        .actions
+        .iter()
+        .map(|action| {
+            let ready =
+                action.scopes.is_empty() || action.scopes.iter().any(|s| granted.contains(s));
+            crate::bindings::v0_2::soar::plugin::types::ActionReadiness {
+                action: action.name.clone(),
+                ready,
+                reason: if ready {
+                    String::new()
+                } else {
+                    format!("missing scope: one of {}", action.scopes.join(", "))
+                },
+            }
+        })
+        .collect()
+}
 
 /// A plugin's error as the host reports it; a config error it found before
 /// sending anything names the resource file, where the fix goes.

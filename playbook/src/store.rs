@@ -105,8 +105,26 @@ impl RunStore {
 
     fn start(conn: Connection) -> Result<Self, String> {
         conn.busy_timeout(Duration::from_secs(5)).map_err(err)?;
-        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
-            .map_err(err)?;
+        // Turning a new file to WAL while another process does can answer
+        // "database is locked" at once, without the busy handler: retry it
+        // for as long as a writer would wait.
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            match conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;") {
+                Ok(()) => break,
+                Err(e)
+                    if matches!(
+                        e.sqlite_error_code(),
+                        Some(
+                            rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                        )
+                    ) && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                Err(e) => return Err(err(e)),
+            }
+        }
         // Each migration under the write lock, the version read again
         // there: two processes opening a new database at once migrate it
         // once.

@@ -473,12 +473,30 @@ async fn actions_and_the_test_run_with_the_user_s_token() {
         "{:#?}",
         token_posts(&env)
     );
-    let out = soar_host(&env).args(["test", &path]).output().unwrap();
+    let out = soar_host(&env)
+        .args(["test", &path, "--json"])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{out:?}");
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(
-        String::from_utf8_lossy(&out.stdout).contains("as the user"),
-        "{out:?}"
+        report["summary"].as_str().unwrap().contains("as the user"),
+        "{report}"
     );
+    // The scopes the sign-in was granted, and which actions they allow.
+    let scopes = report["scopes"].as_array().expect("scopes");
+    assert!(scopes.iter().any(|s| s == "user:read:admin"), "{report}");
+    assert!(!scopes.iter().any(|s| s == "phone:write:admin"), "{report}");
+    let ready = |action: &str| {
+        report["readiness"]
+            .as_array()
+            .expect("readiness")
+            .iter()
+            .find(|r| r["action"] == action)
+            .unwrap_or_else(|| panic!("{action} in {report}"))["ready"]
+            .clone()
+    };
+    assert_eq!(ready("get_user"), true, "{report}");
     assert_no_token(
         &env,
         &[

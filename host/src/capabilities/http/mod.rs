@@ -288,6 +288,7 @@ impl HttpGrant {
                     .unwrap_or_default();
                 match refresh(refused).await {
                     Ok(token) => {
+                        crate::redact::register(std::slice::from_ref(&token));
                         if let Some(bearer) = self.bearer.as_mut() {
                             bearer.token = token;
                         }
