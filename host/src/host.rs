@@ -175,7 +175,7 @@ impl Host {
                         Box::pin(async move {
                             crate::user_auth::renewed_token(&resource, &store, &dir, &refused)
                                 .await
-                                .map_err(|e| e.message)
+                                .map_err(|e| (e.reauth, e.message))
                         })
                     })
                 };
@@ -572,6 +572,14 @@ impl Host {
         let sent = state.http.sent;
         let files = std::mem::take(&mut state.http.saved);
         match answer {
+            // The user's token was refused and its sign-in with it: the
+            // plugin's auth error is the person's to mend.
+            Ok(Answer::Invoke(Err(e)) | Answer::Test(Err(e)))
+                if e.kind == WitErrorKind::Auth && state.http.reauth.is_some() =>
+            {
+                let message = state.http.reauth.take().unwrap_or_default();
+                Err(Error::ReauthRequired { message })
+            }
             Ok(answer) => {
                 // Fill in what only the host knows: when the rate limit resets.
                 let answer = match answer {

@@ -738,3 +738,74 @@ async fn the_service_hands_its_runs_to_temporal_and_follows_them_after_a_kill() 
         "nothing after the cancel"
     );
 }
+
+/// A resource with `auth = "user"` signed in on the worker's state
+/// directory: `run_action_workflow` acts as that user; a sign-in Zoom no
+/// longer honours is `reauth-required`, not retried; Temporal's history
+/// holds no token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_acts_with_a_user_s_sign_in() {
+    let env = Env::new();
+    let c = env.sandbox.config();
+    let url = env.sandbox.url();
+    let dir = env.dir.path().join("user-resources");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("app-secret"), &c.user_client_secret).unwrap();
+    let resource = dir.join("zoom.toml");
+    std::fs::write(
+        &resource,
+        format!(
+            "plugin = \"zoom\"\nauth = \"user\"\n\n[oauth]\nclient_id = \"{}\"\n\
+             client_secret = {{ file = \"app-secret\" }}\n\
+             authorize_url = \"{url}oauth/authorize\"\ntoken_url = \"{url}oauth/token\"\n\n\
+             [config]\napi_url = \"{url}\"\n",
+            c.user_client_id
+        ),
+    )
+    .unwrap();
+    // The worker's state directory (see `Worker::start`).
+    crate::user_auth::sign_in_with_library(&resource, &env.dir.path().join("state")).await;
+    let queue = queue("user-oauth");
+    let _worker = Worker::start(&env, &dir, &queue, &[]);
+    let outcome = tokio::task::spawn_blocking({
+        let queue = queue.clone();
+        move || workflow(&queue, get_user("me"))
+    })
+    .await
+    .unwrap();
+    assert_eq!(outcome["ok"], true, "{outcome:#}");
+    assert_eq!(outcome["result"]["data"]["email"], OWNER_EMAIL);
+    let issued = env.sandbox.user_tokens_issued();
+    let call = env.api_requests().pop().unwrap();
+    assert_eq!(
+        call.header("authorization"),
+        Some(format!("Bearer {}", issued[0]).as_str())
+    );
+    let shown = history(outcome["workflow_id"].as_str().unwrap());
+    for token in &issued {
+        assert!(!shown.contains(token.as_str()), "a token in the history");
+    }
+
+    // The person removes the app: refused before Zoom's API, not retried.
+    let revoked = reqwest::Client::new()
+        .post(format!("{url}oauth/revoke"))
+        .basic_auth(&c.user_client_id, Some(&c.user_client_secret))
+        .query(&[("token", issued[1].as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 200);
+    let before = env.api_requests().len();
+    let outcome = tokio::task::spawn_blocking(move || workflow(&queue, get_user("me")))
+        .await
+        .unwrap();
+    let f = failure(&outcome);
+    // The revoked grant's access token is refused (401), its refresh too.
+    assert_eq!(f["type"], "reauth-required", "{f:#}");
+    assert_eq!(f["non_retryable"], true, "{f:#}");
+    assert!(
+        f["message"].as_str().unwrap().contains("auth login"),
+        "{f:#}"
+    );
+    assert!(env.api_requests().len() <= before + 1, "no retry loop");
+}

@@ -543,7 +543,7 @@ async fn actions_and_the_test_run_with_the_user_s_token() {
 /// Sign `resource` in through the library, the test as the browser: what
 /// the service's users would have done with `auth login` on its state
 /// directory.
-async fn sign_in_with_library(resource: &Path, state: &Path) {
+pub(crate) async fn sign_in_with_library(resource: &Path, state: &Path) {
     use soar_host::user_auth;
     let resource = soar_host::Resource::load(resource).unwrap();
     let login = user_auth::begin(&resource, "http://127.0.0.1:9/callback").unwrap();

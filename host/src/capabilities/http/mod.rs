@@ -96,6 +96,9 @@ pub struct HttpGrant {
     repeatable: bool,
     /// A user's token the host adds to requests under its API URL.
     bearer: Option<Bearer>,
+    /// Why the user's sign-in ended during this call (a refused token, then
+    /// a refused refresh): the call's auth error becomes `reauth-required`.
+    pub reauth: Option<String>,
 }
 
 /// A signed-in user's access token (`auth = "user"`) and the URL prefix of
@@ -109,9 +112,10 @@ pub struct Bearer {
     pub refresh: Option<Refresh>,
 }
 
-/// Gets a new token (another process's, when it refreshed meanwhile).
+/// Gets another token than the one given (another process's, when it
+/// refreshed meanwhile); an error says whether the sign-in is over.
 pub type Refresh = std::sync::Arc<
-    dyn Fn(String) -> std::pin::Pin<Box<dyn Future<Output = Result<String, String>> + Send>>
+    dyn Fn(String) -> std::pin::Pin<Box<dyn Future<Output = Result<String, (bool, String)>> + Send>>
         + Send
         + Sync,
 >;
@@ -135,6 +139,7 @@ impl HttpGrant {
             pacer: None,
             repeatable: false,
             bearer: None,
+            reauth: None,
         }
     }
 
@@ -295,8 +300,11 @@ impl HttpGrant {
                         tracing::info!(target: "http", "{what}: the user's token was refused; sending again with a new one");
                         continue;
                     }
-                    Err(e) => {
-                        tracing::warn!(target: "http", "{what}: the user's token was refused and could not be renewed: {e}")
+                    Err((over, e)) => {
+                        tracing::warn!(target: "http", "{what}: the user's token was refused and could not be renewed: {e}");
+                        if over {
+                            self.reauth = Some(e);
+                        }
                     }
                 }
             }
