@@ -122,7 +122,7 @@ impl Host {
     }
 
     /// The persistent store (or the in-memory one), opened on first use.
-    fn store(&self) -> Result<&Arc<Store>> {
+    pub fn store(&self) -> Result<&Arc<Store>> {
         if let Some(store) = self.store.get() {
             return Ok(store);
         }

@@ -22,7 +22,7 @@ use utoipa::{Modify, OpenApi, ToSchema};
 use super::metrics::RequestLabels;
 use super::problem::Problem;
 use super::tokens::{self, Grant};
-use super::{Service, actions, events, playbooks};
+use super::{Service, actions, events, playbooks, sign_in};
 use soar_host::resource::ConfigSource;
 use soar_host::{Host, Manifest, Resource};
 
@@ -37,6 +37,8 @@ pub fn router(service: Arc<Service>) -> axum::Router {
         .route("/v1/resources", get(resources))
         .route("/v1/resources/{name}", get(resource))
         .route("/v1/resources/{name}/test", post(test_resource))
+        .route("/v1/resources/{name}/auth/login", post(sign_in::login))
+        .route("/v1/auth/callback", get(sign_in::callback))
         .route(
             "/v1/resources/{name}/actions/{action}",
             post(actions::run_action),
@@ -411,11 +413,12 @@ async fn test_resource(
         title = "soar-host",
         description = "Run SOAR integration actions (WebAssembly plugins such as Zoom) on resources, \
 receive their webhooks, and read executions and events back. Every route but /v1/health, /metrics, \
-/v1/openapi.json and /v1/webhooks/{resource} needs `Authorization: Bearer <token>` \
+/v1/openapi.json, /v1/webhooks/{resource} and /v1/auth/callback needs `Authorization: Bearer <token>` \
 (`soar-host token create NAME`). Errors are application/problem+json (RFC 9457)."
     ),
     paths(
         health, metrics, openapi, plugins, plugin, resources, resource, test_resource,
+        sign_in::login, sign_in::callback,
         actions::run_action, actions::executions, actions::execution,
         events::receive, events::list, events::stream,
         playbooks::list, playbooks::start, playbooks::runs, playbooks::run, playbooks::rerun,

@@ -22,6 +22,7 @@ mod metrics;
 mod playbooks;
 mod problem;
 mod runs;
+mod sign_in;
 mod tls;
 pub mod tokens;
 
@@ -105,6 +106,10 @@ pub struct Service {
     state_dir: PathBuf,
     max_body_bytes: usize,
     shutdown: CancellationToken,
+    /// Users' sign-ins started here, waiting for their callback.
+    logins: sign_in::PendingLogins,
+    /// Served over TLS: the callback's scheme.
+    https: bool,
 }
 
 impl Service {
@@ -229,6 +234,8 @@ pub async fn serve(
             options.remote_runs.clone(),
         ),
         state_dir,
+        logins: sign_in::PendingLogins::default(),
+        https: tls.is_some(),
         max_body_bytes: options.max_body_bytes,
         shutdown: CancellationToken::new(),
     });

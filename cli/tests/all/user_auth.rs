@@ -684,3 +684,87 @@ async fn a_token_the_api_refuses_is_renewed_once_and_the_call_sent_again() {
         Some(format!("Bearer {renewed}").as_str())
     );
 }
+
+/// What a console's Connect button does: the service hands out the consent
+/// URL, the provider sends the browser back to the service's callback, and
+/// the service's calls then act as that user. A callback whose `state` the
+/// service did not hand out exchanges nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_in_through_the_service_s_callback_route() {
+    let s = crate::service::Served::start(&[]);
+    let env = &s.env;
+    let c = env.sandbox.config();
+    std::fs::write(s.resources.join("app-secret"), &c.user_client_secret).unwrap();
+    let url = env.sandbox.url();
+    std::fs::write(
+        s.resources.join("zoom-user.toml"),
+        format!(
+            "plugin = \"zoom\"\nauth = \"user\"\n\n[oauth]\nclient_id = \"{}\"\n\
+             client_secret = {{ file = \"app-secret\" }}\n\
+             authorize_url = \"{url}oauth/authorize\"\ntoken_url = \"{url}oauth/token\"\n\n\
+             [config]\napi_url = \"{url}\"\n",
+            c.user_client_id
+        ),
+    )
+    .unwrap();
+    let token = s.token("ops", &[]);
+    s.reload(&token, 2).await;
+
+    // Not signed in yet: the service's call says who must do what.
+    let run = s
+        .post(
+            "/v1/resources/zoom-user/actions/get_user",
+            &token,
+            serde_json::json!({"user_id": "me"}),
+        )
+        .await;
+    assert_eq!(run.body["status"], "failed", "{run:?}");
+    assert_eq!(run.body["error"]["kind"], "reauth-required", "{run:?}");
+
+    // A forged callback exchanges nothing.
+    let forged = reqwest::get(format!("{}/v1/auth/callback?state=forged&code=x", s.url))
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 400);
+
+    let started = s
+        .post(
+            "/v1/resources/zoom-user/auth/login",
+            &token,
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(started.status, 200, "{started:?}");
+    let redirect = started.body["redirect_uri"].as_str().unwrap();
+    assert_eq!(redirect, format!("{}/v1/auth/callback", s.url));
+    let location = consent(started.body["authorize_url"].as_str().unwrap(), "allow").await;
+    assert!(location.starts_with(redirect), "{location}");
+    let page = reqwest::get(&location).await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("Signed in"));
+    // The same answer again: used already.
+    assert_eq!(reqwest::get(&location).await.unwrap().status(), 400);
+    assert_eq!(token_posts(env).len(), 1, "one code exchange");
+
+    let run = s
+        .post(
+            "/v1/resources/zoom-user/actions/get_user",
+            &token,
+            serde_json::json!({"user_id": "me"}),
+        )
+        .await;
+    assert_eq!(run.body["status"], "succeeded", "{run:?}");
+    let issued = env.sandbox.user_tokens_issued();
+    let call = env.sandbox.api_requests().pop().unwrap();
+    assert_eq!(
+        call.header("authorization"),
+        Some(format!("Bearer {}", issued[0]).as_str())
+    );
+    let log = s.log_text();
+    for secret in issued.iter().chain([&location]) {
+        assert!(
+            !log.contains(secret.as_str()),
+            "the service logged a token or the code"
+        );
+    }
+}

@@ -254,6 +254,13 @@ pub struct Login {
     verifier: PkceCodeVerifier,
 }
 
+impl Login {
+    /// Its `state`: what the answer must carry back (a secret until then).
+    pub fn state(&self) -> &str {
+        self.state.secret()
+    }
+}
+
 /// Start a login for `resource` with the code returned to `redirect_uri`.
 pub fn begin(resource: &Resource, redirect_uri: &str) -> Result<Login, AuthError> {
     let app = app_of(resource)?;

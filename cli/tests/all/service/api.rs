@@ -383,6 +383,7 @@ async fn the_openapi_document_covers_every_route() {
         paths,
         [
             "/metrics",
+            "/v1/auth/callback",
             "/v1/events",
             "/v1/events/stream",
             "/v1/executions",
@@ -400,6 +401,7 @@ async fn the_openapi_document_covers_every_route() {
             "/v1/resources",
             "/v1/resources/{name}",
             "/v1/resources/{name}/actions/{action}",
+            "/v1/resources/{name}/auth/login",
             "/v1/resources/{name}/test",
             "/v1/webhooks/{resource}",
         ]
