@@ -111,7 +111,7 @@ pub async fn run(options: &HostOptions, args: Args) -> i32 {
             no_browser,
             timeout,
             ..
-        } => login(&resource, &store, &state_dir, no_browser, timeout).await,
+        } => login(options, &resource, &store, &state_dir, no_browser, timeout).await,
         Command::Refresh { force, .. } => {
             match user_auth::refresh(&resource, &store, &state_dir, force).await {
                 Ok((status, refreshed)) => {
@@ -188,7 +188,14 @@ async fn listen(resource: &Resource) -> Result<(tokio::net::TcpListener, String,
     Ok((listener, redirect.to_string(), path))
 }
 
+/// The connectivity test's summary, with the new sign-in.
+async fn who(options: &HostOptions, resource: &Resource) -> Result<String, soar_host::Error> {
+    let host = soar_host::Host::with_allocation(options.clone(), soar_host::Allocation::OnDemand)?;
+    Ok(host.test(resource).await?.summary)
+}
+
 async fn login(
+    options: &HostOptions,
     resource: &Resource,
     store: &Store,
     state_dir: &Path,
@@ -233,7 +240,22 @@ async fn login(
         }
     };
     match user_auth::finish(resource, store, state_dir, login, &query).await {
-        Ok(status) => {
+        Ok(mut status) => {
+            // Who signed in: the plugin's connectivity test, as that user.
+            match who(options, resource).await {
+                Ok(identity) => {
+                    if let Err(e) =
+                        user_auth::remember_identity(resource, store, state_dir, &identity)
+                    {
+                        eprintln!("warning: {}", printable(&e.message));
+                    }
+                    status.identity = Some(identity);
+                }
+                Err(e) => eprintln!(
+                    "warning: signed in, but the connectivity test as that user failed: {}",
+                    printable(&e.to_string())
+                ),
+            }
             eprintln!(
                 "signed in{}",
                 if status.scopes.is_empty() {

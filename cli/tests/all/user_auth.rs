@@ -195,6 +195,9 @@ async fn login_through_the_loopback_redirect_then_status_then_logout() {
     let status: Value = serde_json::from_str(&login.stdout).unwrap();
     assert_eq!(status["signed_in"], true);
     assert_eq!(status["refreshable"], true);
+    // Who signed in: the connectivity test as that user.
+    let identity = status["identity"].as_str().unwrap_or_default();
+    assert!(identity.contains(zoom_sandbox::OWNER_EMAIL), "{status}");
     assert!(status["scopes"].as_array().is_some_and(|s| !s.is_empty()));
     assert!(
         status["expires_at"]
@@ -222,6 +225,12 @@ async fn login_through_the_loopback_redirect_then_status_then_logout() {
     let shown_text = String::from_utf8_lossy(&shown.stdout).into_owned();
     let status: Value = serde_json::from_str(&shown_text).unwrap();
     assert_eq!(status["signed_in"], true);
+    assert!(
+        status["identity"]
+            .as_str()
+            .is_some_and(|i| i.contains(zoom_sandbox::OWNER_EMAIL)),
+        "the identity is kept: {status}"
+    );
     assert_no_token(&env, &[&login.stdout, &shown_text, &url, &location]);
 
     let out = command(&env, &["logout", resource.to_str().unwrap()])
@@ -296,6 +305,24 @@ fn a_redirect_off_loopback_and_an_account_resource_are_refused_before_anything_i
         "{out:?}"
     );
 
+    // A resource that pins its egress elsewhere: the provider is off its list.
+    let text = std::fs::read_to_string(user_resource(&env, None)).unwrap();
+    let pinned = env.write_resource(
+        "zoom-pinned.toml",
+        &text.replace(
+            "auth = \"user\"\n",
+            "auth = \"user\"\negress = [\"https://api.zoom.us\"]\n",
+        ),
+    );
+    let out = command(&env, &["login", pinned.to_str().unwrap(), "--no-browser"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not in the resource's `egress` list"),
+        "{out:?}"
+    );
+
     let out = command(&env, &["status", env.resource.to_str().unwrap()])
         .output()
         .unwrap();
@@ -326,6 +353,8 @@ async fn eight_processes_refresh_once_and_a_refused_refresh_needs_a_new_login() 
     env.sandbox.set_user_token_ttl(60);
     sign_in(&env, &resource).await;
     env.sandbox.set_user_token_ttl(3600);
+    // The login's own connectivity test may have refreshed already.
+    let base = env.sandbox.user_refreshes();
     let path = resource.to_str().unwrap().to_owned();
 
     let racers: Vec<Child> = (0..8)
@@ -354,7 +383,7 @@ async fn eight_processes_refresh_once_and_a_refused_refresh_needs_a_new_login() 
     );
     assert_eq!(
         env.sandbox.user_refreshes(),
-        1,
+        base + 1,
         "one refresh reached the provider"
     );
     let outputs: Vec<&str> = outputs.iter().map(String::as_str).collect();
@@ -380,7 +409,7 @@ async fn eight_processes_refresh_once_and_a_refused_refresh_needs_a_new_login() 
         said.contains("no longer valid") && said.contains("auth login"),
         "{said}"
     );
-    assert_eq!(env.sandbox.user_refreshes(), 2);
+    assert_eq!(env.sandbox.user_refreshes(), base + 2);
     let status = command(&env, &["status", &path]).output().unwrap();
     let status: Value = serde_json::from_slice(&status.stdout).unwrap();
     assert_eq!(status["signed_in"], false);
@@ -397,7 +426,7 @@ async fn eight_processes_refresh_once_and_a_refused_refresh_needs_a_new_login() 
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         env.sandbox.user_refreshes(),
-        2,
+        base + 2,
         "no second try at a refused token"
     );
     // A new login mends it.
@@ -765,6 +794,73 @@ async fn signing_in_through_the_service_s_callback_route() {
         assert!(
             !log.contains(secret.as_str()),
             "the service logged a token or the code"
+        );
+    }
+}
+
+/// A recording's `download_url` on another host than the API (as real
+/// Zoom's `zoom.us` beside `api.zoom.us`): the download takes the user's
+/// token there, and the storage host it redirects to gets none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_download_on_another_host_takes_the_user_s_token() {
+    let env = Env::new();
+    let api = env.sandbox.url();
+    let port = api
+        .trim_end_matches('/')
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .to_owned();
+    let storage = env.sandbox.storage_url();
+    let c = env.sandbox.config();
+    // The API by the name `localhost`; download_url's are 127.0.0.1's.
+    let resource = env.write_resource(
+        "zoom-user.toml",
+        &format!(
+            "plugin = \"zoom\"\nauth = \"user\"\n\
+             egress = [\"http://localhost:{port}\", \"{}\", \"{}\"]\n\n\
+             [oauth]\nclient_id = \"{}\"\nclient_secret = {{ env = \"{APP_SECRET_VAR}\" }}\n\
+             authorize_url = \"{api}oauth/authorize\"\ntoken_url = \"{api}oauth/token\"\n\n\
+             [config]\napi_url = \"http://localhost:{port}/\"\n",
+            api.trim_end_matches('/'),
+            storage.trim_end_matches('/'),
+            c.user_client_id
+        ),
+    );
+    sign_in(&env, &resource).await;
+    let meeting = env.sandbox.meeting_ids("me")[0];
+    let file = env.sandbox.add_recording(meeting, 1 << 20);
+    let out_dir = env.dir.path().join("out");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let params = serde_json::json!({"meeting_id": file.meeting_id, "file_id": file.id});
+    let out = soar_host(&env)
+        .args([
+            "invoke",
+            resource.to_str().unwrap(),
+            "download_recording",
+            "--params",
+        ])
+        .arg(params.to_string())
+        .arg("--output")
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let access = &env.sandbox.user_tokens_issued()[0];
+    let asked = env
+        .sandbox
+        .requests()
+        .into_iter()
+        .find(|r| r.path.starts_with("/rec/download/"))
+        .expect("the download_url was asked");
+    assert_eq!(
+        asked.header("authorization"),
+        Some(format!("Bearer {access}").as_str())
+    );
+    for r in env.sandbox.storage_requests() {
+        assert!(
+            r.header("authorization").is_none(),
+            "the token went to storage: {r:?}"
         );
     }
 }

@@ -87,6 +87,9 @@ struct Tokens {
     expires_at: Option<u64>,
     scopes: Vec<String>,
     obtained_at: u64,
+    /// Who signed in, as the plugin's test said it after the login.
+    #[serde(default)]
+    identity: Option<String>,
 }
 
 /// What `auth status` shows: never a token.
@@ -94,6 +97,9 @@ struct Tokens {
 pub struct Status {
     pub resource: String,
     pub signed_in: bool,
+    /// Who signed in (the connectivity test's words after the login).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub scopes: Vec<String>,
     /// When the access token expires (RFC 3339).
@@ -141,8 +147,9 @@ fn key(resource: &Resource, app: &OAuthApp) -> String {
     format!("user-oauth:v1:{}", crate::hex(&hash.finalize()))
 }
 
-/// https, or http on loopback only.
-fn checked_url(what: &str, url: &str) -> Result<url::Url, AuthError> {
+/// https, or http on loopback only; within the resource's pinned
+/// `egress` list when it has one.
+fn checked_url(resource: &Resource, what: &str, url: &str) -> Result<url::Url, AuthError> {
     let parsed = url::Url::parse(url).map_err(|e| before(format!("[oauth] {what} {url}: {e}")))?;
     let loopback = match parsed.host() {
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
@@ -150,13 +157,23 @@ fn checked_url(what: &str, url: &str) -> Result<url::Url, AuthError> {
         Some(url::Host::Domain(d)) => d == "localhost",
         None => false,
     };
-    match parsed.scheme() {
-        "https" => Ok(parsed),
-        "http" if loopback => Ok(parsed),
-        _ => Err(before(format!(
+    if !(parsed.scheme() == "https" || parsed.scheme() == "http" && loopback) {
+        return Err(before(format!(
             "[oauth] {what} {url}: must be https (plain http only on loopback)"
-        ))),
+        )));
     }
+    // A resource that pins its egress pins its provider's too.
+    if let Some(rules) = &resource.pinned_egress {
+        let policy = crate::egress::Policy {
+            rules: rules.clone(),
+        };
+        policy.check_url(&parsed).map_err(|e| {
+            before(format!(
+                "[oauth] {what} {url}: not in the resource's `egress` list ({e})"
+            ))
+        })?;
+    }
+    Ok(parsed)
 }
 
 /// An HTTP client for the provider: no redirects (a token request that
@@ -264,8 +281,8 @@ impl Login {
 /// Start a login for `resource` with the code returned to `redirect_uri`.
 pub fn begin(resource: &Resource, redirect_uri: &str) -> Result<Login, AuthError> {
     let app = app_of(resource)?;
-    let authorize = checked_url("authorize_url", &app.authorize_url)?;
-    checked_url("token_url", &app.token_url)?;
+    let authorize = checked_url(resource, "authorize_url", &app.authorize_url)?;
+    checked_url(resource, "token_url", &app.token_url)?;
     let client = BasicClient::new(ClientId::new(app.client_id.clone()))
         .set_auth_uri(AuthUrl::from_url(authorize))
         .set_redirect_uri(
@@ -319,7 +336,7 @@ pub async fn finish(
     let Some(code) = param("code") else {
         return Err(before("the sign-in answer has no `code`"));
     };
-    let token_url = checked_url("token_url", &app.token_url)?;
+    let token_url = checked_url(resource, "token_url", &app.token_url)?;
     let mut client = BasicClient::new(ClientId::new(app.client_id.clone()))
         .set_token_uri(TokenUrl::from_url(token_url))
         .set_redirect_uri(
@@ -445,7 +462,7 @@ async fn fresh(
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
             continue;
         }
-        match exchange_refresh(app, &refresh_token).await {
+        match exchange_refresh(resource, app, &refresh_token).await {
             Ok(mut renewed) => {
                 if renewed.refresh_token.is_none() {
                     renewed.refresh_token = Some(refresh_token);
@@ -453,6 +470,7 @@ async fn fresh(
                 if renewed.scopes.is_empty() {
                     renewed.scopes = tokens.scopes.clone();
                 }
+                renewed.identity = tokens.identity.clone();
                 match put(store, &vault, &key, &renewed, Some(row.version))? {
                     Some(_) => return Ok((renewed, true)),
                     // The lease ran out and another process wrote: use its.
@@ -486,8 +504,12 @@ enum Refusal {
     Other(AuthError),
 }
 
-async fn exchange_refresh(app: &OAuthApp, refresh_token: &str) -> Result<Tokens, Refusal> {
-    let token_url = checked_url("token_url", &app.token_url).map_err(Refusal::Other)?;
+async fn exchange_refresh(
+    resource: &Resource,
+    app: &OAuthApp,
+    refresh_token: &str,
+) -> Result<Tokens, Refusal> {
+    let token_url = checked_url(resource, "token_url", &app.token_url).map_err(Refusal::Other)?;
     let mut client = BasicClient::new(ClientId::new(app.client_id.clone()))
         .set_token_uri(TokenUrl::from_url(token_url));
     if let Some(secret) = secret_of(app).map_err(Refusal::Other)? {
@@ -526,6 +548,7 @@ fn tokens_of(answer: &oauth2::basic::BasicTokenResponse, asked: &[String]) -> To
             None => asked.to_vec(),
         },
         obtained_at: now,
+        identity: None,
     }
 }
 
@@ -566,6 +589,7 @@ fn status_of(resource: &Resource, tokens: Option<&Tokens>, reauth: Option<String
     Status {
         resource: resource.label.clone(),
         signed_in: tokens.is_some() && reauth.is_none(),
+        identity: tokens.and_then(|t| t.identity.clone()),
         scopes: tokens.map(|t| t.scopes.clone()).unwrap_or_default(),
         expires_at: tokens.and_then(|t| t.expires_at).map(rfc3339),
         refreshable: tokens.is_some_and(|t| t.refresh_token.is_some()),
@@ -594,6 +618,37 @@ fn kept(
     Ok(Some((tokens, row.reauth)))
 }
 
+/// Remember who the kept sign-in is (`auth status` shows it).
+pub fn remember_identity(
+    resource: &Resource,
+    store: &Store,
+    state_dir: &Path,
+    identity: &str,
+) -> Result<(), AuthError> {
+    let app = app_of(resource)?;
+    let key = key(resource, app);
+    let vault = Vault::open(state_dir).map_err(before)?;
+    // Another process may write meanwhile (a refresh): read again and retry.
+    for _ in 0..10 {
+        let Some(row) = store
+            .user_tokens(&key)
+            .map_err(|e| before(format!("the store: {e:?}")))?
+        else {
+            return Ok(());
+        };
+        let text = vault.open_sealed(&row.sealed, &key).map_err(before)?;
+        let mut tokens: Tokens = serde_json::from_slice(&text)
+            .map_err(|_| before("the kept tokens are not in this version's form"))?;
+        tokens.identity = Some(identity.to_owned());
+        if put(store, &vault, &key, &tokens, Some(row.version))?.is_some() {
+            return Ok(());
+        }
+    }
+    Err(after(
+        "the sign-in kept changing; its identity was not noted",
+    ))
+}
+
 /// Whether `resource` is signed in, as whom it may act, until when.
 pub fn status(resource: &Resource, store: &Store, state_dir: &Path) -> Result<Status, AuthError> {
     let app = app_of(resource)?;
@@ -616,7 +671,12 @@ pub async fn logout(
         return Ok(false);
     };
     if let Some(revoke_url) = &app.revoke_url {
-        revoke(app, checked_url("revoke_url", revoke_url)?, &tokens).await?;
+        revoke(
+            app,
+            checked_url(resource, "revoke_url", revoke_url)?,
+            &tokens,
+        )
+        .await?;
     }
     store
         .delete_user_tokens(&key(resource, app))

@@ -58,17 +58,28 @@ pub async fn run(
     let room = limits
         .download_total_max_bytes
         .saturating_sub(grant.saved.bytes);
+    let mut headers: Vec<(String, String)> = request
+        .headers
+        .iter()
+        .filter(|(n, _)| {
+            let n = n.to_ascii_lowercase();
+            !RESERVED_HEADERS.contains(&n.as_str()) && !DOWNLOAD_HEADERS.contains(&n.as_str())
+        })
+        .cloned()
+        .collect();
+    // A user's sign-in: a download (Zoom's `download_url`, on another host
+    // than the API) takes the user's token as the account's would, to its
+    // first host only (a redirect elsewhere goes without it).
+    if let Some(bearer) = &grant.bearer
+        && !headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("authorization"))
+    {
+        headers.push(("authorization".into(), format!("Bearer {}", bearer.token)));
+    }
     let outcome = Transfer {
         grant: &mut *grant,
-        headers: request
-            .headers
-            .iter()
-            .filter(|(n, _)| {
-                let n = n.to_ascii_lowercase();
-                !RESERVED_HEADERS.contains(&n.as_str()) && !DOWNLOAD_HEADERS.contains(&n.as_str())
-            })
-            .cloned()
-            .collect(),
+        headers,
         url,
         dir: downloads.dir.clone(),
         max_bytes: limits.download_max_bytes,
