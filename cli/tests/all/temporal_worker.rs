@@ -750,19 +750,7 @@ async fn a_worker_acts_with_a_user_s_sign_in() {
     let url = env.sandbox.url();
     let dir = env.dir.path().join("user-resources");
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("app-secret"), &c.user_client_secret).unwrap();
-    let resource = dir.join("zoom.toml");
-    std::fs::write(
-        &resource,
-        format!(
-            "plugin = \"zoom\"\nauth = \"user\"\n\n[oauth]\nclient_id = \"{}\"\n\
-             client_secret = {{ file = \"app-secret\" }}\n\
-             authorize_url = \"{url}oauth/authorize\"\ntoken_url = \"{url}oauth/token\"\n\n\
-             [config]\napi_url = \"{url}\"\n",
-            c.user_client_id
-        ),
-    )
-    .unwrap();
+    let resource = crate::user_auth::write_user_resource(&env, &dir, "zoom.toml");
     // The worker's state directory (see `Worker::start`).
     crate::user_auth::sign_in_with_library(&resource, &env.dir.path().join("state")).await;
     let queue = queue("user-oauth");

@@ -569,6 +569,28 @@ async fn actions_and_the_test_run_with_the_user_s_token() {
     );
 }
 
+/// A resource with `auth = "user"` on `env`'s sandbox in `dir` (for a
+/// service's or a worker's resources directory), its app's secret read from
+/// a file beside it.
+pub(crate) fn write_user_resource(env: &Env, dir: &Path, name: &str) -> PathBuf {
+    let c = env.sandbox.config();
+    let url = env.sandbox.url();
+    std::fs::write(dir.join("app-secret"), &c.user_client_secret).unwrap();
+    let resource = dir.join(name);
+    std::fs::write(
+        &resource,
+        format!(
+            "plugin = \"zoom\"\nauth = \"user\"\n\n[oauth]\nclient_id = \"{}\"\n\
+             client_secret = {{ file = \"app-secret\" }}\n\
+             authorize_url = \"{url}oauth/authorize\"\ntoken_url = \"{url}oauth/token\"\n\n\
+             [config]\napi_url = \"{url}\"\n",
+            c.user_client_id
+        ),
+    )
+    .unwrap();
+    resource
+}
+
 /// Sign `resource` in through the library, the test as the browser: what
 /// the service's users would have done with `auth login` on its state
 /// directory.
@@ -590,21 +612,7 @@ pub(crate) async fn sign_in_with_library(resource: &Path, state: &Path) {
 async fn the_service_and_cli_processes_share_one_refresh() {
     let s = crate::service::Served::start(&[]);
     let env = &s.env;
-    let c = env.sandbox.config();
-    std::fs::write(s.resources.join("app-secret"), &c.user_client_secret).unwrap();
-    let url = env.sandbox.url();
-    let resource = s.resources.join("zoom-user.toml");
-    std::fs::write(
-        &resource,
-        format!(
-            "plugin = \"zoom\"\nauth = \"user\"\n\n[oauth]\nclient_id = \"{}\"\n\
-             client_secret = {{ file = \"app-secret\" }}\n\
-             authorize_url = \"{url}oauth/authorize\"\ntoken_url = \"{url}oauth/token\"\n\n\
-             [config]\napi_url = \"{url}\"\n",
-            c.user_client_id
-        ),
-    )
-    .unwrap();
+    let resource = write_user_resource(env, &s.resources, "zoom-user.toml");
     let token = s.token("ops", &[]);
     s.reload(&token, 2).await;
     env.sandbox.set_user_token_ttl(60);
@@ -722,20 +730,7 @@ async fn a_token_the_api_refuses_is_renewed_once_and_the_call_sent_again() {
 async fn signing_in_through_the_service_s_callback_route() {
     let s = crate::service::Served::start(&[]);
     let env = &s.env;
-    let c = env.sandbox.config();
-    std::fs::write(s.resources.join("app-secret"), &c.user_client_secret).unwrap();
-    let url = env.sandbox.url();
-    std::fs::write(
-        s.resources.join("zoom-user.toml"),
-        format!(
-            "plugin = \"zoom\"\nauth = \"user\"\n\n[oauth]\nclient_id = \"{}\"\n\
-             client_secret = {{ file = \"app-secret\" }}\n\
-             authorize_url = \"{url}oauth/authorize\"\ntoken_url = \"{url}oauth/token\"\n\n\
-             [config]\napi_url = \"{url}\"\n",
-            c.user_client_id
-        ),
-    )
-    .unwrap();
+    write_user_resource(env, &s.resources, "zoom-user.toml");
     let token = s.token("ops", &[]);
     s.reload(&token, 2).await;
 
