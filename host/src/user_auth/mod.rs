@@ -190,7 +190,10 @@ fn secret_of(app: &OAuthApp) -> Result<Option<ClientSecret>, AuthError> {
     match &app.client_secret {
         None => Ok(None),
         Some(source) => match source.read("client_secret") {
-            Ok(serde_json::Value::String(s)) => Ok(Some(ClientSecret::new(s))),
+            Ok(serde_json::Value::String(s)) => {
+                crate::redact::register(std::slice::from_ref(&s));
+                Ok(Some(ClientSecret::new(s)))
+            }
             Ok(_) => Err(before("[oauth] client_secret must be a string")),
             Err(e) => Err(before(format!("[oauth] {e}"))),
         },
