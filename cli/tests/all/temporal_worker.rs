@@ -746,8 +746,6 @@ async fn the_service_hands_its_runs_to_temporal_and_follows_them_after_a_kill() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_acts_with_a_user_s_sign_in() {
     let env = Env::new();
-    let c = env.sandbox.config();
-    let url = env.sandbox.url();
     let dir = env.dir.path().join("user-resources");
     std::fs::create_dir_all(&dir).unwrap();
     let resource = crate::user_auth::write_user_resource(&env, &dir, "zoom.toml");
@@ -775,14 +773,7 @@ async fn a_worker_acts_with_a_user_s_sign_in() {
     }
 
     // The person removes the app: refused before Zoom's API, not retried.
-    let revoked = reqwest::Client::new()
-        .post(format!("{url}oauth/revoke"))
-        .basic_auth(&c.user_client_id, Some(&c.user_client_secret))
-        .query(&[("token", issued[1].as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(revoked.status(), 200);
+    crate::user_auth::revoke_at_provider(&issued[1], &env).await;
     let before = env.api_requests().len();
     let outcome = tokio::task::spawn_blocking(move || workflow(&queue, get_user("me")))
         .await

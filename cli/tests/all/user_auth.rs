@@ -334,6 +334,20 @@ fn a_redirect_off_loopback_and_an_account_resource_are_refused_before_anything_i
     assert!(env.sandbox.requests().is_empty());
 }
 
+/// What a person removing the app does: the provider ends the grant of
+/// `token` (an access or refresh token of it).
+pub(crate) async fn revoke_at_provider(token: &str, env: &Env) {
+    let c = env.sandbox.config();
+    let revoked = reqwest::Client::new()
+        .post(format!("{}oauth/revoke", env.sandbox.url()))
+        .basic_auth(&c.user_client_id, Some(&c.user_client_secret))
+        .query(&[("token", token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 200);
+}
+
 /// Sign `resource` in through the whole flow.
 async fn sign_in(env: &Env, resource: &Path) {
     let (child, url) = start_login(env, resource);
@@ -390,16 +404,7 @@ async fn eight_processes_refresh_once_and_a_refused_refresh_needs_a_new_login() 
     assert_no_token(&env, &outputs);
 
     // The person removes the app: the provider refuses the refresh token.
-    let c = env.sandbox.config();
-    let latest_refresh = env.sandbox.user_tokens_issued().pop().unwrap();
-    let revoked = reqwest::Client::new()
-        .post(format!("{}oauth/revoke", env.sandbox.url()))
-        .basic_auth(&c.user_client_id, Some(&c.user_client_secret))
-        .query(&[("token", latest_refresh.as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(revoked.status(), 200);
+    revoke_at_provider(env.sandbox.user_tokens_issued().last().unwrap(), &env).await;
     let out = command(&env, &["refresh", &path, "--force"])
         .output()
         .unwrap();
@@ -538,16 +543,7 @@ async fn actions_and_the_test_run_with_the_user_s_token() {
     // kind says a person must sign in, and Zoom's API is not called.
     env.sandbox.set_user_token_ttl(60);
     sign_in(&env, &resource).await;
-    let latest_refresh = env.sandbox.user_tokens_issued().pop().unwrap();
-    let c = env.sandbox.config();
-    let revoked = reqwest::Client::new()
-        .post(format!("{}oauth/revoke", env.sandbox.url()))
-        .basic_auth(&c.user_client_id, Some(&c.user_client_secret))
-        .query(&[("token", latest_refresh.as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(revoked.status(), 200);
+    revoke_at_provider(env.sandbox.user_tokens_issued().last().unwrap(), &env).await;
     env.sandbox.clear_requests();
     let out = soar_host(&env)
         .args([

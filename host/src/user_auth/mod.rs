@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::Store;
+use crate::capabilities::store::SealedTokens;
 use crate::resource::{OAuthApp, Resource};
 use vault::Vault;
 
@@ -375,6 +376,19 @@ pub async fn finish(
     Ok(status_of(resource, Some(&tokens), None))
 }
 
+/// A kept row's tokens, opened with the vault.
+fn unseal(vault: &Vault, key: &str, row: &SealedTokens) -> Result<Tokens, AuthError> {
+    let text = vault.open_sealed(&row.sealed, key).map_err(before)?;
+    serde_json::from_slice(&text).map_err(|_| {
+        before("the kept tokens are not in this version's form; run `auth login` again")
+    })
+}
+
+/// The store failed before anything was sent.
+fn store_error(e: crate::bindings::StoreError) -> AuthError {
+    before(format!("the store: {e:?}"))
+}
+
 /// Seal `tokens` and write them over version `expected`.
 fn put(
     store: &Store,
@@ -410,10 +424,7 @@ async fn fresh(
     let give_up = now_secs() + WAIT_SECS;
     let mut first_version = None;
     loop {
-        let Some(row) = store
-            .user_tokens(&key)
-            .map_err(|e| before(format!("the store: {e:?}")))?
-        else {
+        let Some(row) = store.user_tokens(&key).map_err(store_error)? else {
             return Err(before(format!(
                 "{} is not signed in: run `soar-host auth login {}`",
                 resource.label,
@@ -423,10 +434,7 @@ async fn fresh(
         if let Some(why) = &row.reauth {
             return Err(reauth(resource, why));
         }
-        let text = vault.open_sealed(&row.sealed, &key).map_err(before)?;
-        let tokens: Tokens = serde_json::from_slice(&text).map_err(|_| {
-            before("the kept tokens are not in this version's form; run `auth login` again")
-        })?;
+        let tokens = unseal(&vault, &key, &row)?;
         // A token another process wrote since this call began will do
         // while it lives (forced or not: one refresh for all who waited);
         // the one found first, while it has the margin to live, unless forced.
@@ -454,7 +462,7 @@ async fn fresh(
         let until = i64::try_from(now_secs() + LEASE_SECS).unwrap_or(i64::MAX);
         let leased = store
             .lease_user_tokens(&key, row.version, until)
-            .map_err(|e| before(format!("the store: {e:?}")))?;
+            .map_err(store_error)?;
         if !leased {
             if now_secs() > give_up {
                 return Err(after(format!(
@@ -607,17 +615,10 @@ fn kept(
     state_dir: &Path,
 ) -> Result<Option<(Tokens, Option<String>)>, AuthError> {
     let key = key(resource, app);
-    let Some(row) = store
-        .user_tokens(&key)
-        .map_err(|e| before(format!("the store: {e:?}")))?
-    else {
+    let Some(row) = store.user_tokens(&key).map_err(store_error)? else {
         return Ok(None);
     };
-    let vault = Vault::open(state_dir).map_err(before)?;
-    let text = vault.open_sealed(&row.sealed, &key).map_err(before)?;
-    let tokens: Tokens = serde_json::from_slice(&text).map_err(|_| {
-        before("the kept tokens are not in this version's form; run `auth login` again")
-    })?;
+    let tokens = unseal(&Vault::open(state_dir).map_err(before)?, &key, &row)?;
     Ok(Some((tokens, row.reauth)))
 }
 
@@ -633,15 +634,10 @@ pub fn remember_identity(
     let vault = Vault::open(state_dir).map_err(before)?;
     // Another process may write meanwhile (a refresh): read again and retry.
     for _ in 0..10 {
-        let Some(row) = store
-            .user_tokens(&key)
-            .map_err(|e| before(format!("the store: {e:?}")))?
-        else {
+        let Some(row) = store.user_tokens(&key).map_err(store_error)? else {
             return Ok(());
         };
-        let text = vault.open_sealed(&row.sealed, &key).map_err(before)?;
-        let mut tokens: Tokens = serde_json::from_slice(&text)
-            .map_err(|_| before("the kept tokens are not in this version's form"))?;
+        let mut tokens = unseal(&vault, &key, &row)?;
         tokens.identity = Some(identity.to_owned());
         if put(store, &vault, &key, &tokens, Some(row.version))?.is_some() {
             return Ok(());
