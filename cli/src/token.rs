@@ -26,6 +26,11 @@ enum Command {
         /// playbooks:run (also start, rerun, cancel); default: both
         #[arg(long = "scope", value_name = "SCOPE", value_parser = parse_scope)]
         scopes: Vec<tokens::Scope>,
+        /// Read only: may see everything its resources allow (executions, events, playbooks and
+        /// their runs, connectivity tests) and change nothing: no action runs, no playbook starts,
+        /// no edits in the console
+        #[arg(long)]
+        read_only: bool,
     },
     /// List tokens (names and limits, never the tokens)
     List {
@@ -38,7 +43,8 @@ enum Command {
 }
 
 fn parse_scope(text: &str) -> Result<tokens::Scope, String> {
-    tokens::Scope::parse(text).ok_or_else(|| "playbooks:read or playbooks:run".to_owned())
+    tokens::Scope::parse(text)
+        .ok_or_else(|| "playbooks:read, playbooks:run or read-only".to_owned())
 }
 
 fn parse_kind(text: &str) -> Result<ActionKind, String> {
@@ -58,13 +64,19 @@ pub fn run(host_options: &HostOptions, args: Args) -> i32 {
             name,
             resources,
             kinds,
-            scopes,
-        } => tokens::create(&db, &name, resources, kinds, scopes).map(|created| {
+            mut scopes,
+            read_only,
+        } => {
+            if read_only {
+                scopes.push(tokens::Scope::ReadOnly);
+            }
+            tokens::create(&db, &name, resources, kinds, scopes).map(|created| {
             println!("{}", created.token);
             eprintln!(
                 "token `{name}` created: keep it now, it is not shown again. Use it as `Authorization: Bearer <token>`."
             );
-        }),
+        })
+        }
         Command::List { json } => db.tokens().map_err(String::from).map(|rows| {
             if json {
                 let rows: Vec<_> = rows
@@ -100,7 +112,11 @@ pub fn run(host_options: &HostOptions, args: Args) -> i32 {
                     all(&t.resources),
                     all(&t.kinds),
                     all(&t.scopes),
-                    if t.revoked_ms.is_some() { "\trevoked" } else { "" }
+                    if t.revoked_ms.is_some() {
+                        "\trevoked"
+                    } else {
+                        ""
+                    }
                 );
             }
         }),

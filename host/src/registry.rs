@@ -75,6 +75,11 @@ impl Resources {
         })
     }
 
+    /// The directory it reads.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     pub fn current(&self) -> Arc<Registry> {
         Arc::clone(&self.current.read().unwrap_or_else(|p| p.into_inner()))
     }

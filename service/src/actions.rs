@@ -16,12 +16,12 @@ use tracing::Instrument;
 use utoipa::{IntoParams, ToSchema};
 
 use super::Service;
-use super::api::Caller;
+use super::api::{Caller, resource_for};
 use super::db::{ExecutionQuery, ExecutionRow, Inserted, now_ms};
 use super::metrics::ResourceLabels;
 use super::problem::{Fault, Problem};
 use super::runs::{self, Execution, Job};
-use super::tokens::kind_name;
+use super::tokens::{Grant, kind_name};
 use soar_host::wire::ProblemType;
 use soar_host::{Error, ExecutionStatus};
 
@@ -63,7 +63,6 @@ pub async fn run_action(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Problem> {
     let body = body.map_err(Problem::body)?;
-    let resource = caller.resource(&service, &name)?;
     let given: Value = if body.iter().all(u8::is_ascii_whitespace) {
         Value::Object(Default::default())
     } else {
@@ -75,24 +74,83 @@ pub async fn run_action(
             )
         })?
     };
+    let key = idempotency_key(&headers)?;
+    let (first, request_hash) =
+        match submit(&service, &caller.0, &name, &action, &given, key).await? {
+            Submitted::Existing {
+                first,
+                request_hash,
+            } => (first, request_hash),
+            Submitted::Started { row, run } => {
+                if prefers_async(&headers) {
+                    let location = format!("/v1/executions/{}", row.id);
+                    let mut response =
+                        (StatusCode::ACCEPTED, Json(Execution::from(*row))).into_response();
+                    let headers = response.headers_mut();
+                    if let Ok(location) = HeaderValue::from_str(&location) {
+                        headers.insert(header::LOCATION, location);
+                    }
+                    headers.insert(
+                        "preference-applied",
+                        HeaderValue::from_static("respond-async"),
+                    );
+                    return Ok(response);
+                }
+                // The run goes on if this caller goes away; it is recorded either way.
+                let finished = run
+                    .await
+                    .map_err(|e| Fault(format!("a run failed to finish: {e}")))??;
+                return Ok(Json(Execution::from(finished)).into_response());
+            }
+        };
+    replay(*first, &request_hash)
+}
+
+/// What [`submit`] did.
+pub(crate) enum Submitted {
+    /// A new execution, recorded queued or running, and its run.
+    Started {
+        row: Box<ExecutionRow>,
+        run: tokio::task::JoinHandle<Result<ExecutionRow, Fault>>,
+    },
+    /// The token used this idempotency key before: that execution, and the
+    /// hash of this request (to tell a replay from a reuse).
+    Existing {
+        first: Box<ExecutionRow>,
+        request_hash: String,
+    },
+}
+
+/// Check `given` against the action, record an execution on `grant`'s
+/// behalf and start its run: what the API's `POST …/actions/{action}` and
+/// the console's Run do. Bad params, a kind the token may not run, full
+/// limits: an error, and nothing recorded or run.
+pub(crate) async fn submit(
+    service: &Arc<Service>,
+    grant: &Grant,
+    name: &str,
+    action: &str,
+    given: &Value,
+    key: Option<String>,
+) -> Result<Submitted, Problem> {
+    let resource = resource_for(service, grant, name)?;
     // Checked now, so bad params make no record and take no slot; the run
     // later uses what was checked here.
-    let prepared = match service.host.prepare(&resource, &action, &given).await {
+    let prepared = match service.host.prepare(&resource, action, given).await {
         Ok(prepared) => prepared,
         Err(e) => {
             // A token that may not run the action is told that first.
             if let Error::InvalidParams { .. } = e
                 && let Ok(manifest) = service.host.manifest(&resource).await
-                && let Some(spec) = manifest.action(&action)
+                && let Some(spec) = manifest.action(action)
             {
-                may_run(&caller, spec)?;
+                may_run(grant, spec)?;
             }
             return Err(Problem::from_error(&e));
         }
     };
-    may_run(&caller, prepared.action())?;
+    may_run(grant, prepared.action())?;
     let params = Value::Object(prepared.params().clone());
-    let key = idempotency_key(&headers)?;
     // What a replay with the same key must match; without a key, nothing.
     let request_hash = match &key {
         Some(_) => soar_host::hex(&Sha256::digest(
@@ -103,12 +161,12 @@ pub async fn run_action(
         None => String::new(),
     };
 
-    let mut ticket = service.gate.admit(&name).map_err(|retry_after| {
+    let mut ticket = service.gate.admit(name).map_err(|retry_after| {
         service
             .metrics
             .rejected
             .get_or_create(&ResourceLabels {
-                resource: name.clone(),
+                resource: name.to_owned(),
             })
             .inc();
         Problem::overloaded(
@@ -121,17 +179,17 @@ pub async fn run_action(
     let row = ExecutionRow {
         seq: 0,
         id: execution_id(),
-        resource: name.clone(),
-        action: action.clone(),
+        resource: name.to_owned(),
+        action: action.to_owned(),
         status: if now {
             ExecutionStatus::Running
         } else {
             ExecutionStatus::Queued
         },
-        token: caller.0.name.clone(),
+        token: grant.name.clone(),
         idempotency_key: key,
         request_hash,
-        params: params.clone(),
+        params,
         created_ms,
         started_ms: now.then_some(created_ms),
         finished_ms: None,
@@ -139,55 +197,48 @@ pub async fn run_action(
     };
     if let Inserted::Existing(first) = service.db.insert_execution(&row).await? {
         drop(ticket);
-        return replay(*first, &row);
+        return Ok(Submitted::Existing {
+            first,
+            request_hash: row.request_hash,
+        });
     }
     tracing::debug!(execution = %row.id, resource = %name, action = %action, "run accepted");
-    let id = row.id.clone();
-    let queued = prefers_async(&headers).then(|| Execution::from(row.clone()));
     let job = Job {
-        row,
-        resource_name: name,
+        row: row.clone(),
+        resource_name: name.to_owned(),
         resource,
         prepared,
     };
     let run = service
         .tracker
-        .spawn(runs::run(Arc::clone(&service), job, ticket).in_current_span());
-    if let Some(queued) = queued {
-        let location = format!("/v1/executions/{id}");
-        let mut response = (StatusCode::ACCEPTED, Json(queued)).into_response();
-        let headers = response.headers_mut();
-        if let Ok(location) = HeaderValue::from_str(&location) {
-            headers.insert(header::LOCATION, location);
-        }
-        headers.insert(
-            "preference-applied",
-            HeaderValue::from_static("respond-async"),
-        );
-        return Ok(response);
-    }
-    // The run goes on if this caller goes away; it is recorded either way.
-    let finished = run
-        .await
-        .map_err(|e| Fault(format!("a run failed to finish: {e}")))??;
-    Ok(Json(Execution::from(finished)).into_response())
+        .spawn(runs::run(Arc::clone(service), job, ticket).in_current_span());
+    Ok(Submitted::Started {
+        row: Box::new(row),
+        run,
+    })
 }
 
 /// 403 unless the caller's token may run this kind of action.
-fn may_run(caller: &Caller, action: &soar_host::manifest::Action) -> Result<(), Problem> {
-    if caller.0.may_run(action.kind) {
+fn may_run(grant: &Grant, action: &soar_host::manifest::Action) -> Result<(), Problem> {
+    if grant.may_run(action.kind) {
         return Ok(());
+    }
+    if grant.read_only() {
+        return Err(Problem::forbidden(format!(
+            "token `{}` is read-only: it may see, not run actions",
+            grant.name
+        )));
     }
     Err(Problem::forbidden(format!(
         "token `{}` may not run {} actions such as `{}`",
-        caller.0.name,
+        grant.name,
         kind_name(action.kind),
         action.name
     )))
 }
 
-fn replay(first: ExecutionRow, now: &ExecutionRow) -> Result<Response, Problem> {
-    let mut problem = if first.request_hash != now.request_hash {
+fn replay(first: ExecutionRow, request_hash: &str) -> Result<Response, Problem> {
+    let mut problem = if first.request_hash != request_hash {
         Problem::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             ProblemType::IdempotencyMismatch,

@@ -22,7 +22,7 @@ use utoipa::{Modify, OpenApi, ToSchema};
 use super::metrics::RequestLabels;
 use super::problem::Problem;
 use super::tokens::{self, Grant};
-use super::{Service, actions, events, playbooks, sign_in};
+use super::{Service, actions, console, events, playbooks, sign_in};
 use soar_host::resource::ConfigSource;
 use soar_host::{Host, Manifest, Resource};
 
@@ -54,6 +54,7 @@ pub fn router(service: Arc<Service>) -> axum::Router {
         .route("/v1/playbook-runs/{id}", get(playbooks::run))
         .route("/v1/playbook-runs/{id}/rerun", post(playbooks::rerun))
         .route("/v1/playbook-runs/{id}/cancel", post(playbooks::cancel))
+        .merge(console::router(&service))
         .fallback(|| async { Problem::not_found("no such route; see /v1/openapi.json") })
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn_with_state(
@@ -138,19 +139,39 @@ impl FromRequestParts<Arc<Service>> for Caller {
 impl Caller {
     /// The resource `name`, when it exists and this caller may use it.
     pub fn resource(&self, service: &Service, name: &str) -> Result<Arc<Resource>, Problem> {
-        let Some(resource) = service.registry().get(name).cloned() else {
-            return Err(Problem::not_found(format!(
-                "no resource named `{name}`; GET /v1/resources lists them"
-            )));
-        };
-        if !self.0.sees(name) {
+        resource_for(service, &self.0, name)
+    }
+
+    /// 403 for a read-only token.
+    pub fn may_change(&self) -> Result<(), Problem> {
+        if self.0.read_only() {
             return Err(Problem::forbidden(format!(
-                "token `{}` may not use resource `{name}`",
+                "token `{}` is read-only: it may see, not change",
                 self.0.name
             )));
         }
-        Ok(resource)
+        Ok(())
     }
+}
+
+/// The resource `name`, when it exists and `grant` may use it.
+pub fn resource_for(
+    service: &Service,
+    grant: &Grant,
+    name: &str,
+) -> Result<Arc<Resource>, Problem> {
+    let Some(resource) = service.registry().get(name).cloned() else {
+        return Err(Problem::not_found(format!(
+            "no resource named `{name}`; GET /v1/resources lists them"
+        )));
+    };
+    if !grant.sees(name) {
+        return Err(Problem::forbidden(format!(
+            "token `{}` may not use resource `{name}`",
+            grant.name
+        )));
+    }
+    Ok(resource)
 }
 
 #[derive(Serialize, ToSchema)]
@@ -355,13 +376,19 @@ async fn resource(
     Path(name): Path<String>,
 ) -> Result<Json<Value>, Problem> {
     let resource = caller.resource(&service, &name)?;
+    Ok(Json(resource_view(&service, &name, &resource).await?))
+}
+
+/// A resource as `GET /v1/resources/{name}` shows it (and the console):
+/// settings with every secret masked, limits, where its plugin may connect.
+pub async fn resource_view(
+    service: &Service,
+    name: &str,
+    resource: &Resource,
+) -> Result<Value, Problem> {
     let unavailable = |e: soar_host::Error| Problem::from_error(&e);
-    let manifest = service
-        .host
-        .manifest(&resource)
-        .await
-        .map_err(unavailable)?;
-    let egress = Host::egress_for(&resource, &manifest).map_err(unavailable)?;
+    let manifest = service.host.manifest(resource).await.map_err(unavailable)?;
+    let egress = Host::egress_for(resource, &manifest).map_err(unavailable)?;
     let secret = |field: &str| manifest.config.iter().any(|c| c.name == field && c.secret);
     let config: Map<String, Value> = resource
         .config
@@ -376,7 +403,7 @@ async fn resource(
             (field.clone(), shown)
         })
         .collect();
-    Ok(Json(json!({
+    Ok(json!({
         "name": name,
         "label": resource.label,
         "plugin": resource.plugin,
@@ -385,7 +412,7 @@ async fn resource(
         "download_max_mib": resource.limits.download_max_bytes >> 20,
         "config": soar_host::redact::Redact::redact(Value::Object(config)),
         "egress": egress,
-    })))
+    }))
 }
 
 /// The connectivity test: a token, one cheap authenticated call, the
@@ -399,12 +426,34 @@ async fn test_resource(
     Path(name): Path<String>,
 ) -> Result<Json<Value>, Problem> {
     let resource = caller.resource(&service, &name)?;
-    let mut report = match service.host.test(&resource).await {
+    Ok(Json(test_report(&service, &name, &resource).await))
+}
+
+/// Run the connectivity test of `resource` and keep its outcome as the
+/// resource's last test (the console's list shows it).
+pub async fn test_report(service: &Arc<Service>, name: &str, resource: &Resource) -> Value {
+    let mut report = match service.host.test(resource).await {
         Ok(outcome) => outcome.to_json(),
         Err(e) => json!({ "ok": false, "error": e.report() }),
     };
     report["resource"] = name.into();
-    Ok(Json(report))
+    let ok = report["ok"] == true;
+    let summary = if ok {
+        report["summary"].as_str().unwrap_or_default().to_owned()
+    } else {
+        report["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let (service, name) = (Arc::clone(service), name.to_owned());
+    if let Err(e) = service
+        .on_db(move |db| db.record_test(&name, ok, &summary))
+        .await
+    {
+        tracing::warn!("the test's outcome was not kept: {e}");
+    }
+    report
 }
 
 #[derive(OpenApi)]

@@ -1,10 +1,12 @@
 //! The service's own database: API tokens, executions (the audit log and the
-//! idempotency keys) and received events, in `service.sqlite3` beside the
+//! idempotency keys), received events, the console's sessions and each
+//! resource's last connectivity test, in `service.sqlite3` beside the
 //! plugins' store in the state directory. WAL mode: a reader never waits for
 //! a writer, and a commit survives the process being killed; an event is
 //! also synced to disk before its sender is told it was received.
 //! Migrations are numbered by SQLite's `user_version`.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -86,6 +88,22 @@ const MIGRATIONS: &[&str] = &[
      CREATE INDEX events_digest ON events (resource, digest) WHERE digest IS NOT NULL;",
     // 4: playbook scopes (`playbooks:read`, `playbooks:run`); empty: both.
     "ALTER TABLE tokens ADD COLUMN scopes TEXT NOT NULL DEFAULT '[]';",
+    // 5: the console's sessions (the SHA-256 of the cookie's value, the
+    // token that signed in, the form token against cross-site requests),
+    // and each resource's last connectivity test.
+    "CREATE TABLE console_sessions (
+         hash BLOB PRIMARY KEY,
+         token_id TEXT NOT NULL,
+         csrf TEXT NOT NULL,
+         created_ms INTEGER NOT NULL,
+         expires_ms INTEGER NOT NULL
+     );
+     CREATE TABLE resource_tests (
+         resource TEXT PRIMARY KEY,
+         ok INTEGER NOT NULL,
+         summary TEXT NOT NULL,
+         tested_ms INTEGER NOT NULL
+     );",
 ];
 
 /// How long the same content delivered again is taken for a redelivery:
@@ -102,6 +120,9 @@ pub struct Db {
     /// The executions' writes, committed in batches by one thread: under
     /// load, one commit (one WAL append and lock round) for many runs.
     batch: std::sync::mpsc::Sender<Op>,
+    /// Counts the executions' committed changes (new, started, finished):
+    /// wakes the console's live lists.
+    changed: tokio::sync::watch::Sender<u64>,
 }
 
 /// A write in a batch: runs its statement, and returns what tells its
@@ -124,6 +145,16 @@ pub struct TokenRow {
     pub scopes: Vec<String>,
     pub created_ms: i64,
     pub revoked_ms: Option<i64>,
+}
+
+/// A console session: the cookie's value is never stored, only its hash.
+#[derive(Debug, Clone)]
+pub struct SessionRow {
+    pub hash: Vec<u8>,
+    pub token_id: String,
+    pub csrf: String,
+    pub created_ms: i64,
+    pub expires_ms: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -188,12 +219,14 @@ pub struct ExecutionQuery<'a> {
     pub limit: u32,
 }
 
-/// Filters of `GET /v1/events`, oldest first, after `after` (a seq).
+/// Filters of `GET /v1/events`, oldest first, after `after` (a seq); or,
+/// with `before`, newest first below it (the console's pages).
 #[derive(Debug, Default)]
 pub struct EventQuery<'a> {
     pub resources: Option<&'a [String]>,
     pub event_type: Option<&'a str>,
     pub after: i64,
+    pub before: Option<i64>,
     pub limit: u32,
 }
 
@@ -252,6 +285,7 @@ impl Db {
             conn,
             reader: Mutex::new(reader),
             batch,
+            changed: tokio::sync::watch::channel(0).0,
         })
     }
 
@@ -308,7 +342,16 @@ impl Db {
         });
         let stopped = || Fault("the service database's writer stopped".into());
         self.batch.send(op).map_err(|_| stopped())?;
-        rx.await.map_err(|_| stopped())?
+        let result = rx.await.map_err(|_| stopped())?;
+        // Only executions are written in batches.
+        self.changed.send_modify(|n| *n += 1);
+        result
+    }
+
+    /// Told each time executions change (a counter; many changes between
+    /// two looks are seen as one).
+    pub fn executions_changed(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.changed.subscribe()
     }
 
     // --- tokens
@@ -358,6 +401,74 @@ impl Db {
                 params![name, now_ms()],
             )
             .map(|n| n == 1)
+        })
+    }
+
+    // --- the console's sessions
+
+    pub fn insert_session(&self, row: &SessionRow) -> Result<()> {
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO console_sessions (hash, token_id, csrf, created_ms, expires_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    row.hash,
+                    row.token_id,
+                    row.csrf,
+                    row.created_ms,
+                    row.expires_ms
+                ],
+            )
+            .map(drop)
+        })
+    }
+
+    /// The session whose cookie hashes to `hash`, unless it expired.
+    pub fn session(&self, hash: &[u8]) -> Result<Option<SessionRow>> {
+        self.read(|c| {
+            c.prepare_cached(
+                "SELECT hash, token_id, csrf, created_ms, expires_ms FROM console_sessions
+                 WHERE hash = ?1 AND expires_ms > ?2",
+            )?
+            .query_row(params![hash, now_ms()], |r| {
+                Ok(SessionRow {
+                    hash: r.get(0)?,
+                    token_id: r.get(1)?,
+                    csrf: r.get(2)?,
+                    created_ms: r.get(3)?,
+                    expires_ms: r.get(4)?,
+                })
+            })
+            .optional()
+        })
+    }
+
+    pub fn delete_session(&self, hash: &[u8]) -> Result<()> {
+        self.with(|c| {
+            c.execute("DELETE FROM console_sessions WHERE hash = ?1", [hash])
+                .map(drop)
+        })
+    }
+
+    // --- connectivity tests
+
+    pub fn record_test(&self, resource: &str, ok: bool, summary: &str) -> Result<()> {
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO resource_tests (resource, ok, summary, tested_ms) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (resource) DO UPDATE SET ok = ?2, summary = ?3, tested_ms = ?4",
+                params![resource, ok, summary, now_ms()],
+            )
+            .map(drop)
+        })
+    }
+
+    /// Each resource's last test: (ok, summary, when).
+    pub fn last_tests(&self) -> Result<HashMap<String, (bool, String, i64)>> {
+        self.read(|c| {
+            c.prepare_cached("SELECT resource, ok, summary, tested_ms FROM resource_tests")?
+                .query_map([], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?))))?
+                .collect()
         })
     }
 
@@ -549,11 +660,28 @@ impl Db {
             args.push(event_type.to_owned().into());
             sql += &format!(" AND event_type = ?{}", args.len());
         }
-        sql += &format!(" ORDER BY seq LIMIT {}", q.limit);
+        match q.before {
+            Some(before) => {
+                args.push(before.into());
+                sql += &format!(" AND seq < ?{} ORDER BY seq DESC", args.len());
+            }
+            None => sql += " ORDER BY seq",
+        }
+        sql += &format!(" LIMIT {}", q.limit);
         self.read(|c| {
             c.prepare(&sql)?
                 .query_map(rusqlite::params_from_iter(args), event_row)?
                 .collect()
+        })
+    }
+
+    pub fn event(&self, seq: i64) -> Result<Option<EventRow>> {
+        self.read(|c| {
+            c.prepare_cached(&format!(
+                "SELECT {EVENT_COLUMNS} FROM events WHERE seq = ?1"
+            ))?
+            .query_row([seq], event_row)
+            .optional()
         })
     }
 
@@ -566,6 +694,10 @@ impl Db {
                 [cutoff],
             )?;
             let events = c.execute("DELETE FROM events WHERE received_ms < ?1", [cutoff])?;
+            c.execute(
+                "DELETE FROM console_sessions WHERE expires_ms < ?1",
+                [now_ms()],
+            )?;
             Ok((executions, events))
         })
     }

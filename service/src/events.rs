@@ -272,6 +272,7 @@ pub async fn list(
                 resources: caller.0.resources.as_deref(),
                 event_type: filter.type_.as_deref(),
                 after: filter.after.unwrap_or(0),
+                before: None,
                 limit,
             })
         })
@@ -365,6 +366,7 @@ impl Tail {
                     resources: resources.as_deref(),
                     event_type: event_type.as_deref(),
                     after,
+                    before: None,
                     limit: 200,
                 })
             });

@@ -12,10 +12,14 @@
 //! - executions, events and tokens in SQLite under the state directory
 //!   ([`db`]); runs a stopped process left unfinished are marked
 //!   `interrupted` at the next start, never run again;
+//! - the web console at `/` ([`console`]): sign in with a token, resources
+//!   and their tests, actions run from forms, executions and events live,
+//!   tokens;
 //! - SIGTERM drains, SIGHUP reloads the resources directory.
 
 mod actions;
 mod api;
+mod console;
 mod db;
 mod events;
 mod metrics;

@@ -78,6 +78,7 @@ pub async fn login(
     headers: HeaderMap,
 ) -> Result<Json<LoginStarted>, Problem> {
     let resource = caller.resource(&service, &name)?;
+    caller.may_change()?;
     let app = user_auth::app_of(&resource).map_err(|e| Problem::invalid_input(e.message))?;
     let redirect_uri = redirect_uri(&service, app.redirect_uri.as_deref(), &headers)?;
     let login = user_auth::begin(&resource, &redirect_uri)

@@ -17,6 +17,8 @@ const PREFIX: &str = "soar_";
 /// resources it may see, which kinds of action it may run.
 #[derive(Debug, Clone)]
 pub struct Grant {
+    /// The token's id (the `<id>` of `soar_<id>_<secret>`).
+    pub id: String,
     pub name: String,
     /// `None`: every resource.
     pub resources: Option<Vec<String>>,
@@ -33,15 +35,20 @@ pub enum Scope {
     PlaybooksRead,
     /// Start, rerun and cancel playbook runs (and see them).
     PlaybooksRun,
+    /// See everything its resources allow (playbooks and runs among them),
+    /// change nothing: no action runs, no playbook starts, no resource or
+    /// token edits. Connectivity tests, which change nothing, are allowed.
+    ReadOnly,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 2] = [Scope::PlaybooksRead, Scope::PlaybooksRun];
+    pub const ALL: [Scope; 3] = [Scope::PlaybooksRead, Scope::PlaybooksRun, Scope::ReadOnly];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Scope::PlaybooksRead => "playbooks:read",
             Scope::PlaybooksRun => "playbooks:run",
+            Scope::ReadOnly => "read-only",
         }
     }
 
@@ -58,15 +65,32 @@ impl Grant {
     }
 
     pub fn may_run(&self, kind: ActionKind) -> bool {
-        self.kinds.as_ref().is_none_or(|k| k.contains(&kind))
+        !self.read_only() && self.kinds.as_ref().is_none_or(|k| k.contains(&kind))
     }
 
-    /// Whether it has `scope` (`playbooks:run` brings `playbooks:read`).
+    /// Whether it has `scope` (`playbooks:run` brings `playbooks:read`;
+    /// `read-only` brings `playbooks:read` and refuses `playbooks:run`).
     pub fn has(&self, scope: Scope) -> bool {
+        if self.read_only() {
+            return scope != Scope::PlaybooksRun;
+        }
         self.scopes.as_ref().is_none_or(|s| {
             s.contains(&scope)
                 || (scope == Scope::PlaybooksRead && s.contains(&Scope::PlaybooksRun))
         })
+    }
+
+    /// May see, may change nothing.
+    pub fn read_only(&self) -> bool {
+        self.scopes
+            .as_ref()
+            .is_some_and(|s| s.contains(&Scope::ReadOnly))
+    }
+
+    /// Not limited in any way: may also manage tokens and resource files
+    /// (in the console).
+    pub fn unlimited(&self) -> bool {
+        self.resources.is_none() && self.kinds.is_none() && self.scopes.is_none()
     }
 }
 
@@ -137,14 +161,30 @@ pub fn verify(db: &Db, presented: &str) -> Result<Option<Grant>, super::problem:
     if !bool::from(hash.as_slice().ct_eq(&row.hash)) || row.revoked_ms.is_some() {
         return Ok(None);
     }
-    Ok(Some(Grant {
-        name: row.name,
-        resources: (!row.resources.is_empty()).then_some(row.resources),
-        kinds: (!row.kinds.is_empty())
-            .then(|| row.kinds.iter().filter_map(|k| parse_kind(k)).collect()),
-        scopes: (!row.scopes.is_empty())
-            .then(|| row.scopes.iter().filter_map(|s| Scope::parse(s)).collect()),
-    }))
+    Ok(Some(row.into()))
+}
+
+/// The grant of the token `id` (a console session's), unless it was
+/// revoked.
+pub fn by_id(db: &Db, id: &str) -> Result<Option<Grant>, super::problem::Fault> {
+    Ok(db
+        .token(id)?
+        .filter(|row| row.revoked_ms.is_none())
+        .map(Grant::from))
+}
+
+impl From<TokenRow> for Grant {
+    fn from(row: TokenRow) -> Self {
+        Grant {
+            id: row.id,
+            name: row.name,
+            resources: (!row.resources.is_empty()).then_some(row.resources),
+            kinds: (!row.kinds.is_empty())
+                .then(|| row.kinds.iter().filter_map(|k| parse_kind(k)).collect()),
+            scopes: (!row.scopes.is_empty())
+                .then(|| row.scopes.iter().filter_map(|s| Scope::parse(s)).collect()),
+        }
+    }
 }
 
 pub fn kind_name(kind: ActionKind) -> &'static str {
@@ -175,6 +215,18 @@ mod tests {
         let run = create(&db, "run", vec![], vec![], vec![Scope::PlaybooksRun]).unwrap();
         let run = verify(&db, &run.token).unwrap().unwrap();
         assert!(run.has(Scope::PlaybooksRead) && run.has(Scope::PlaybooksRun));
+        assert!(all.unlimited() && !run.unlimited());
+    }
+
+    #[test]
+    fn a_read_only_token_sees_and_runs_nothing() {
+        let db = Db::in_memory();
+        let created = create(&db, "auditor", vec![], vec![], vec![Scope::ReadOnly]).unwrap();
+        let grant = verify(&db, &created.token).unwrap().unwrap();
+        assert!(grant.read_only() && !grant.unlimited());
+        assert!(grant.sees("zoom") && grant.has(Scope::PlaybooksRead));
+        assert!(!grant.has(Scope::PlaybooksRun));
+        assert!(!grant.may_run(ActionKind::Enrichment) && !grant.may_run(ActionKind::Containment));
     }
 
     #[test]

@@ -7,6 +7,7 @@
 mod common;
 
 mod cli_errors;
+mod console;
 mod containment;
 mod downloads;
 mod echo_plugin;
