@@ -24,7 +24,7 @@ use super::api::Caller;
 use super::db::{EventRow, ExecutionRow, now_ms};
 use super::problem::{Fault, Problem};
 use super::runs::{self, Job};
-use super::tokens::Scope;
+use super::tokens::{Grant, Scope};
 use super::{RemoteRuns, Service};
 use soar_host::wire::{ErrorClass, ErrorKind, ProblemType};
 use soar_host::{ErrorReport, ExecutionStatus, RunStatus};
@@ -692,10 +692,9 @@ pub struct SkippedPlaybook {
 
 /// Whether the caller may see (and, `run`, start) the playbook: it needs
 /// every resource the playbook uses, and to run, every kind of action.
-fn allowed(caller: &Caller, checked: &Checked, run: bool) -> Result<(), Problem> {
-    let grant = &caller.0;
+fn allowed(grant: &Grant, checked: &Checked, run: bool) -> Result<(), Problem> {
     require(
-        caller,
+        grant,
         if run {
             Scope::PlaybooksRun
         } else {
@@ -733,12 +732,18 @@ pub async fn list(
     State(service): State<Arc<Service>>,
     caller: Caller,
 ) -> Result<Json<PlaybookList>, Problem> {
-    require(&caller, Scope::PlaybooksRead)?;
+    summaries(&service, &caller.0).map(Json)
+}
+
+/// The playbooks `grant` may see, and (to a token not limited to some
+/// resources) the files skipped and why.
+pub(crate) fn summaries(service: &Service, grant: &Grant) -> Result<PlaybookList, Problem> {
+    require(grant, Scope::PlaybooksRead)?;
     let current = service.playbooks.current();
     let playbooks = current
         .checked
         .values()
-        .filter(|c| allowed(&caller, c, false).is_ok())
+        .filter(|c| allowed(grant, c, false).is_ok())
         .map(|c| {
             let p = &c.playbook;
             let mut triggers = Vec::new();
@@ -765,7 +770,7 @@ pub async fn list(
             }
         })
         .collect();
-    let skipped = if caller.0.resources.is_none() {
+    let skipped = if grant.resources.is_none() {
         current
             .skipped
             .iter()
@@ -779,7 +784,7 @@ pub async fn list(
     } else {
         Vec::new()
     };
-    Ok(Json(PlaybookList { playbooks, skipped }))
+    Ok(PlaybookList { playbooks, skipped })
 }
 
 /// A JSON body, whatever its content type says (curl's `-d` says a form);
@@ -800,7 +805,7 @@ pub struct RunRequest {
     inputs: Value,
 }
 
-fn checked_named(service: &Service, name: &str) -> Result<Arc<Checked>, Problem> {
+pub(crate) fn checked_named(service: &Service, name: &str) -> Result<Arc<Checked>, Problem> {
     service
         .playbooks
         .current()
@@ -853,34 +858,43 @@ pub async fn start(
     body: Bytes,
 ) -> Result<Response, Problem> {
     let request: RunRequest = json_body(&body)?;
-    let checked = checked_named(&service, &name)?;
-    allowed(&caller, &checked, true)?;
     let key = idempotency_key(&headers)?;
-    let inputs = if request.inputs.is_null() {
-        json!({})
-    } else {
-        request.inputs
-    };
+    let (record, new) = start_run(&service, &caller.0, &name, request.inputs, key).await?;
+    Ok(accepted(&record, !new))
+}
+
+/// Start `name`'s manual trigger on `grant`'s behalf; the run, and whether
+/// it is new (not the one this idempotency key started before).
+pub(crate) async fn start_run(
+    service: &Arc<Service>,
+    grant: &Grant,
+    name: &str,
+    inputs: Value,
+    key: Option<String>,
+) -> Result<(RunRecord, bool), Problem> {
+    let checked = checked_named(service, name)?;
+    allowed(grant, &checked, true)?;
+    let inputs = if inputs.is_null() { json!({}) } else { inputs };
     let start = Start {
         trigger: Trigger {
             kind: "manual".into(),
-            occurrence: key.map(|k| format!("key:{}:{k}", caller.0.name)),
+            occurrence: key.map(|k| format!("key:{}:{k}", grant.name)),
         },
         inputs,
         event: None,
         dry_run: false,
     };
     let record = checked.new_run(start).map_err(Problem::invalid_input)?;
-    let (record, new) = self::record(&service, record).await?;
+    let (record, new) = self::record(service, record).await?;
     if new {
         launch(
-            &service,
+            service,
             checked,
             record.clone(),
-            format!("token {}", caller.0.name),
+            format!("token {}", grant.name),
         );
     }
-    Ok(accepted(&record, !new))
+    Ok((record, new))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -920,40 +934,58 @@ pub async fn runs(
         before: filter.before,
         limit: filter.limit.unwrap_or(50),
     };
-    require(&caller, Scope::PlaybooksRead)?;
-    let runs = on_store(&service, move |store| store.list(&q)).await?;
-    let grant = &caller.0;
     Ok(Json(RunPage {
-        runs: runs
-            .into_iter()
-            .filter(|r| r.steps.iter().all(|s| grant.sees(&s.resource)))
-            .collect(),
+        runs: list_runs(&service, &caller.0, q).await?,
     }))
 }
 
+/// The runs `q` asks for that `grant` may see (every resource they use).
+pub(crate) async fn list_runs(
+    service: &Arc<Service>,
+    grant: &Grant,
+    q: RunQuery,
+) -> Result<Vec<RunRecord>, Problem> {
+    require(grant, Scope::PlaybooksRead)?;
+    let runs = on_store(service, move |store| store.list(&q)).await?;
+    Ok(runs
+        .into_iter()
+        .filter(|r| r.steps.iter().all(|s| grant.sees(&s.resource)))
+        .collect())
+}
+
 /// 403 unless the caller's token has `scope`.
-fn require(caller: &Caller, scope: Scope) -> Result<(), Problem> {
-    if caller.0.has(scope) {
+fn require(grant: &Grant, scope: Scope) -> Result<(), Problem> {
+    if grant.has(scope) {
         Ok(())
+    } else if grant.read_only() {
+        Err(Problem::forbidden(format!(
+            "token `{}` is read-only: it may see runs, not start or stop them",
+            grant.name
+        )))
     } else {
         Err(Problem::forbidden(format!(
             "token `{}` lacks the scope {}",
-            caller.0.name,
+            grant.name,
             scope.as_str()
         )))
     }
 }
 
-async fn run_of(service: &Arc<Service>, caller: &Caller, id: String) -> Result<RunRecord, Problem> {
-    require(caller, Scope::PlaybooksRead)?;
+/// The run `id`, when `grant` may see it.
+pub(crate) async fn run_of(
+    service: &Arc<Service>,
+    grant: &Grant,
+    id: String,
+) -> Result<RunRecord, Problem> {
+    require(grant, Scope::PlaybooksRead)?;
     let shown = id.clone();
     let record = on_store(service, move |store| store.get(&id))
         .await?
         .ok_or_else(|| Problem::not_found(format!("no playbook run `{shown}`")))?;
-    if let Some(step) = record.steps.iter().find(|s| !caller.0.sees(&s.resource)) {
+    if let Some(step) = record.steps.iter().find(|s| !grant.sees(&s.resource)) {
         return Err(Problem::forbidden(format!(
             "token `{}` may not use resource `{}`, which this run uses",
-            caller.0.name, step.resource
+            grant.name, step.resource
         )));
     }
     Ok(record)
@@ -970,7 +1002,7 @@ pub async fn run(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<RunRecord>, Problem> {
-    run_of(&service, &caller, id).await.map(Json)
+    run_of(&service, &caller.0, id).await.map(Json)
 }
 
 #[derive(Deserialize, Default, ToSchema)]
@@ -994,20 +1026,29 @@ pub async fn rerun(
     body: Bytes,
 ) -> Result<Response, Problem> {
     let request: RerunRequest = json_body(&body)?;
-    let old = run_of(&service, &caller, id).await?;
-    let checked = checked_named(&service, &old.playbook)?;
-    allowed(&caller, &checked, true)?;
-    let record = checked
-        .rerun(&old, &request.from)
-        .map_err(Problem::invalid_input)?;
-    let (record, _) = self::record(&service, record).await?;
+    let record = rerun_from(&service, &caller.0, id, &request.from).await?;
+    Ok(accepted(&record, false))
+}
+
+/// Run `id` again from its step `from`, on `grant`'s behalf: the new run.
+pub(crate) async fn rerun_from(
+    service: &Arc<Service>,
+    grant: &Grant,
+    id: String,
+    from: &str,
+) -> Result<RunRecord, Problem> {
+    let old = run_of(service, grant, id).await?;
+    let checked = checked_named(service, &old.playbook)?;
+    allowed(grant, &checked, true)?;
+    let record = checked.rerun(&old, from).map_err(Problem::invalid_input)?;
+    let (record, _) = self::record(service, record).await?;
     launch(
-        &service,
+        service,
         checked,
         record.clone(),
-        format!("token {}", caller.0.name),
+        format!("token {}", grant.name),
     );
-    Ok(accepted(&record, false))
+    Ok(record)
 }
 
 /// Cancel a run in progress in this service: its step in flight is
@@ -1023,8 +1064,22 @@ pub async fn cancel(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, Problem> {
-    let record = run_of(&service, &caller, id).await?;
-    require(&caller, Scope::PlaybooksRun)?;
+    let record = cancel_run(&service, &caller.0, id).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({"run": record.id, "status": "cancelling"})),
+    )
+        .into_response())
+}
+
+/// Cancel the run `id` in progress here, on `grant`'s behalf.
+pub(crate) async fn cancel_run(
+    service: &Arc<Service>,
+    grant: &Grant,
+    id: String,
+) -> Result<RunRecord, Problem> {
+    let record = run_of(service, grant, id).await?;
+    require(grant, Scope::PlaybooksRun)?;
     let token = service
         .playbooks
         .running
@@ -1035,11 +1090,7 @@ pub async fn cancel(
     match token {
         Some(token) => {
             token.cancel();
-            Ok((
-                StatusCode::ACCEPTED,
-                Json(json!({"run": record.id, "status": "cancelling"})),
-            )
-                .into_response())
+            Ok(record)
         }
         None => Err(Problem::new(
             StatusCode::CONFLICT,

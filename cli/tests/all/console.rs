@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
+use zoom_sandbox::{Fault, Match};
 
 use crate::service::{Served, webhooks};
 
@@ -564,6 +565,88 @@ async fn a_resource_is_added_saved_tested_and_edited_without_resending_its_secre
     // The API sees it too.
     let listed = s.get("/v1/resources/zoom-two", &admin).await;
     assert_eq!(listed.body["label"], "Zoom two (edited)", "{listed:?}");
+    close(b).await;
+}
+
+/// A playbook from the console: the served list (a broken file shown with
+/// its finding's line and column), a run from the inputs form whose steps
+/// update live while it runs, a failed step, and a rerun from it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_playbook_runs_from_its_form_updates_live_and_reruns_from_its_failed_step() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("lookup.yaml"),
+        "name: lookup\ndescription: Look a user up, then their settings\non:\n  manual:\n    inputs:\n      type: object\n      required: [user_id]\n      properties:\n        user_id: { type: string, description: The user's ID or email }\nsteps:\n  - { id: a, resource: zoom, action: get_user, with: { user_id: \"${{ inputs.user_id }}\" } }\n  - { id: b, resource: zoom, action: get_user_settings, with: { user_id: \"${{ steps.a.result.id }}\" } }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("broken.yaml"),
+        "name: broken\non: { manual: }\nsteps:\n  - { id: a, resource: zoom, action: nope }\n",
+    )
+    .unwrap();
+    let s = Served::start(&["--playbooks", dir.path().to_str().unwrap()]);
+    let admin = s.token("admin", &[]);
+    let b = Browser::start().await;
+    let url = &s.url;
+    b.sign_in(url, &admin).await;
+
+    b.click("nav a[href='/playbooks']").await;
+    let listed = b.text("#playbooks").await;
+    assert!(
+        listed.contains("lookup") && listed.contains("never run"),
+        "{listed}"
+    );
+    let finding = b.text("ul.findings").await;
+    assert!(
+        finding.contains("broken.yaml:4:38") && finding.contains("nope"),
+        "{finding}"
+    );
+
+    let owner = s.env.sandbox.owner()["id"].as_str().unwrap().to_owned();
+    let sandbox = &s.env.sandbox;
+    sandbox.inject(
+        Fault::Delay(Duration::from_millis(1500)),
+        Match::method_path("GET", "/v2/users/me"),
+        1,
+    );
+    sandbox.inject(
+        Fault::Status(404),
+        Match::method_path("GET", format!("/v2/users/{owner}/settings")),
+        1,
+    );
+    b.click("a[href='/playbooks/lookup']").await;
+    b.fill("#p-user_id", "me").await;
+    b.click("form.run button[type=submit]").await;
+    b.find("#run-steps").await;
+    assert!(b.path().await.starts_with("/playbook-runs/pr_"));
+    b.client
+        .execute("window.stillHere = 'yes';", vec![])
+        .await
+        .unwrap();
+    let steps = b.until_text("#run-status", "failed").await;
+    assert!(steps.contains("failed"));
+    let marker = b
+        .client
+        .execute("return window.stillHere || 'reloaded';", vec![])
+        .await
+        .unwrap();
+    assert_eq!(marker, json!("yes"), "the steps updated in place");
+    let failed = b.text("#step-b").await;
+    assert!(failed.contains("not-found"), "{failed}");
+    b.screenshot("playbook-run").await;
+
+    b.click("#step-b form button").await;
+    b.until_text("#run-status", "succeeded").await;
+    let rerun = b.text("#run-steps").await;
+    assert!(rerun.contains("reused from the earlier run"), "{rerun}");
+    let settings = sandbox
+        .api_requests()
+        .iter()
+        .filter(|r| r.path == format!("/v2/users/{owner}/settings"))
+        .count();
+    assert_eq!(settings, 2, "the failed call, then the rerun's");
+    b.goto(&format!("{url}/playbooks")).await;
+    assert!(b.text("#playbooks").await.contains("succeeded"));
     close(b).await;
 }
 

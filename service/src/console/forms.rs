@@ -1,8 +1,10 @@
 //! Forms generated from an action's params schema (JSON Schema 2020-12),
 //! and the params read back from what was posted.
 //!
-//! Scalars are sent as the text typed: the host converts text to the
-//! schema's types as it does for `invoke -p`, then checks the whole. A
+//! Integers, numbers and booleans are sent typed when their text says so
+//! plainly; other scalars as the text typed (for an action, the host
+//! converts text to the schema's types as it does for `invoke -p`, then
+//! checks the whole). A
 //! nested object with properties is a group of fields; an array of scalars a
 //! text area, one item per line; anything else (arrays of objects, free-form
 //! objects, alternatives) a text area holding JSON.
@@ -247,6 +249,21 @@ fn collect(
                     .map(|l| Value::String(l.to_owned()))
                     .collect(),
             ),
+            // Typed when the text says so plainly (playbook inputs are not
+            // converted later; action params would be).
+            "integer" => text
+                .trim()
+                .parse::<i64>()
+                .map_or_else(|_| Value::String(text.to_owned()), Value::from),
+            "number" => text
+                .trim()
+                .parse::<f64>()
+                .map_or_else(|_| Value::String(text.to_owned()), Value::from),
+            "boolean" => match text {
+                "true" => Value::Bool(true),
+                "false" => Value::Bool(false),
+                _ => Value::String(text.to_owned()),
+            },
             "json" => match serde_json::from_str(text) {
                 Ok(value) => value,
                 Err(e) => {
@@ -347,7 +364,7 @@ mod tests {
             json!({
                 "user_id": "me",
                 "emails": ["a@example.com", "b@example.com"],
-                "settings": {"waiting_room": "true"},
+                "settings": {"waiting_room": true},
                 "registrants": [{"email": "c@example.com"}]
             })
         );

@@ -19,6 +19,7 @@
 mod assets;
 mod forms;
 mod pages;
+mod playbook_pages;
 mod resource_edit;
 mod session;
 mod view;
@@ -67,6 +68,13 @@ pub fn router(service: &Arc<Service>) -> Router<Arc<Service>> {
         .route("/events/rows", get(pages::event_rows))
         .route("/events/live", get(pages::events_live))
         .route("/events/{seq}", get(pages::event))
+        .route("/playbooks", get(playbook_pages::playbooks))
+        .route("/playbooks/{name}", get(playbook_pages::playbook))
+        .route("/playbooks/{name}/run", post(playbook_pages::start))
+        .route("/playbook-runs/{id}", get(playbook_pages::run))
+        .route("/playbook-runs/{id}/steps", get(playbook_pages::run_steps))
+        .route("/playbook-runs/{id}/rerun", post(playbook_pages::rerun))
+        .route("/playbook-runs/{id}/cancel", post(playbook_pages::cancel))
         .route("/tokens", get(pages::tokens).post(pages::create_token))
         .route("/tokens/{name}/revoke", post(pages::revoke_token))
         .route("/assets/{file}", get(assets::serve))

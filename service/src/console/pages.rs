@@ -603,12 +603,14 @@ pub async fn execution_rows(
     Ok(view::render("execution_rows.html", json!({ "rows": rows })))
 }
 
-/// "changed" whenever `wake` moves (at most five times a second), until
-/// the service stops.
+/// "changed" once at the start (what changed between the page's render and
+/// this stream's start is fetched), then whenever `wake` moves (at most
+/// five times a second), until the service stops.
 fn changes<T: Send + Sync + 'static>(
     service: &Arc<Service>,
-    wake: tokio::sync::watch::Receiver<T>,
+    mut wake: tokio::sync::watch::Receiver<T>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>> + use<T>> {
+    wake.mark_changed();
     let stopping = service.shutdown.clone();
     let stream =
         futures_util::stream::unfold((wake, stopping), |(mut wake, stopping)| async move {

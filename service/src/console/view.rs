@@ -41,6 +41,11 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         "event_rows.html",
         "event.html",
         "tokens.html",
+        "fields.html",
+        "playbooks.html",
+        "playbook.html",
+        "run.html",
+        "run_steps.html",
     ] {
         env.add_template(name, text)
             .unwrap_or_else(|e| panic!("console template {name}: {e:#}"));
@@ -75,6 +80,7 @@ pub fn page(viewer: &Viewer, section: &str, name: &str, mut ctx: Value) -> Respo
         "name": &viewer.grant.name,
         "read_only": viewer.grant.read_only(),
         "unlimited": viewer.grant.unlimited(),
+        "playbooks": viewer.grant.has(crate::tokens::Scope::PlaybooksRead),
     });
     ctx["csrf"] = viewer.csrf.clone().into();
     ctx["section"] = section.into();
