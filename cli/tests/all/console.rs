@@ -210,6 +210,39 @@ impl Browser {
         }
     }
 
+    /// What a screen-reader or keyboard user needs of every page: a
+    /// language, one `main`, one `h1`, headings that do not skip a level,
+    /// a label for every visible field, a name for every button.
+    pub async fn assert_accessible(&self) {
+        let found = self
+            .client
+            .execute(
+                r#"const problems = [];
+                if (!document.documentElement.lang) problems.push("no lang");
+                if (document.querySelectorAll("main").length !== 1) problems.push("not one main");
+                if (document.querySelectorAll("h1").length !== 1) problems.push("not one h1");
+                let last = 0;
+                for (const h of document.querySelectorAll("h1, h2, h3, h4, h5, h6")) {
+                  const level = Number(h.tagName[1]);
+                  if (level > last + 1) problems.push("heading skips to " + h.tagName + ": " + h.textContent.trim());
+                  last = level;
+                }
+                for (const f of document.querySelectorAll("input:not([type=hidden]), select, textarea")) {
+                  const labelled = (f.id && document.querySelector("label[for='" + f.id + "']")) || f.getAttribute("aria-label") || f.getAttribute("aria-labelledby");
+                  if (!labelled) problems.push("unlabelled field " + (f.name || f.id));
+                }
+                for (const b of document.querySelectorAll("button, a[href]")) {
+                  if (!(b.textContent.trim() || b.getAttribute("aria-label"))) problems.push("unnamed " + b.outerHTML);
+                }
+                return problems;"#,
+                vec![],
+            )
+            .await
+            .unwrap();
+        let path = self.path().await;
+        assert_eq!(found, json!([]), "accessibility of {path}");
+    }
+
     pub async fn sign_in(&self, url: &str, token: &str) {
         self.goto(&format!("{url}/")).await;
         self.fill("#token", token).await;
@@ -255,6 +288,7 @@ async fn a_new_user_signs_in_tests_runs_actions_and_watches_executions() {
     // Signed out, any page leads to the sign-in page, and back after.
     b.goto(&format!("{url}/executions")).await;
     assert_eq!(b.path().await, "/sign-in");
+    b.assert_accessible().await;
     b.fill("#token", "soar_000000000000_not-a-token").await;
     b.click("form[action='/sign-in'] button").await;
     let error = b.text("#sign-in-error").await;
@@ -273,6 +307,7 @@ async fn a_new_user_signs_in_tests_runs_actions_and_watches_executions() {
         "{list}"
     );
     b.screenshot("resources").await;
+    b.assert_accessible().await;
     b.click("main table a[href='/resources/zoom']").await;
     let settings = b.text("main table").await;
     assert!(settings.contains("client_secret"), "{settings}");
@@ -281,6 +316,7 @@ async fn a_new_user_signs_in_tests_runs_actions_and_watches_executions() {
     assert!(readiness.contains("ready"), "{readiness}");
     assert!(b.text("#test-report").await.contains("Test passed"));
     b.screenshot("resource-test").await;
+    b.assert_accessible().await;
     b.goto(&format!("{url}/resources")).await;
     assert!(b.text("main table").await.contains("passed"));
 
@@ -306,21 +342,30 @@ async fn a_new_user_signs_in_tests_runs_actions_and_watches_executions() {
         .unwrap();
     assert_eq!(marker, json!("yes"), "the page was not reloaded");
 
-    // get_user from its generated form.
+    b.assert_accessible().await;
+
+    // get_user from its generated form, from the keyboard (Enter submits).
     b.goto(&format!("{url}/resources/zoom/actions")).await;
+    b.assert_accessible().await;
     b.click("a[href='/resources/zoom/actions/get_user']").await;
+    b.assert_accessible().await;
     assert!(
         b.text("label[for='p-user_id']").await.contains("required"),
         "required fields are marked"
     );
     b.fill("#p-user_id", "me").await;
-    b.click("form.run button[type=submit]").await;
+    b.find("#p-user_id")
+        .await
+        .send_keys(&char::from(fantoccini::key::Key::Enter).to_string())
+        .await
+        .unwrap();
     let result = b.until_text("#result", "succeeded").await;
     let owner = s.env.sandbox.owner();
     let email = owner["email"].as_str().unwrap();
     assert!(result.contains(email), "{result}");
     assert!(b.has("#result button.copy").await, "a copy button");
     b.screenshot("action-result").await;
+    b.assert_accessible().await;
     let me = s.get("/v1/executions?action=get_user", &token).await.body["executions"][0].clone();
     assert_eq!(me["token"], "alice", "run as the signed-in token: {me}");
     assert_eq!(me["params"], json!({"user_id": "me"}));
@@ -375,6 +420,7 @@ async fn a_new_user_signs_in_tests_runs_actions_and_watches_executions() {
         .unwrap();
     assert_eq!(owned, json!("no"), "the payload never ran");
     b.screenshot("execution").await;
+    b.assert_accessible().await;
     close(b).await;
 }
 
@@ -409,6 +455,7 @@ async fn tokens_are_made_and_revoked_and_read_only_changes_nothing() {
         .await;
     assert!(!b.has("main script").await);
     b.screenshot("event").await;
+    b.assert_accessible().await;
 
     // A read-only token, created here; its text shown once.
     b.goto(&format!("{url}/tokens")).await;
@@ -418,6 +465,7 @@ async fn tokens_are_made_and_revoked_and_read_only_changes_nothing() {
     let auditor = b.text("#new-token").await;
     assert!(auditor.starts_with("soar_"), "{auditor}");
     b.screenshot("tokens").await;
+    b.assert_accessible().await;
     b.goto(&format!("{url}/tokens")).await;
     assert!(!b.text("main").await.contains(&auditor), "shown once");
     assert!(b.text("#tokens").await.contains("read-only"));
@@ -517,6 +565,7 @@ async fn a_resource_is_added_saved_tested_and_edited_without_resending_its_secre
     b.fill("#c-client_secret", &secret).await;
     b.fill("#c-account_id", &config.account_id).await;
     b.screenshot("resource-form").await;
+    b.assert_accessible().await;
     b.click("form.stack button[type=submit]").await;
     b.until_text("main", "Saved").await;
     assert_eq!(b.path().await, "/resources/zoom-two");
@@ -634,6 +683,7 @@ async fn a_playbook_runs_from_its_form_updates_live_and_reruns_from_its_failed_s
     let failed = b.text("#step-b").await;
     assert!(failed.contains("not-found"), "{failed}");
     b.screenshot("playbook-run").await;
+    b.assert_accessible().await;
 
     b.click("#step-b form button").await;
     b.until_text("#run-status", "succeeded").await;
@@ -648,6 +698,80 @@ async fn a_playbook_runs_from_its_form_updates_live_and_reruns_from_its_failed_s
     b.goto(&format!("{url}/playbooks")).await;
     assert!(b.text("#playbooks").await.contains("succeeded"));
     close(b).await;
+}
+
+/// A recording downloaded by a run is a link on the execution's page, which
+/// serves the very bytes; no other file is reachable through it.
+#[tokio::test]
+async fn a_run_s_downloads_are_links_on_its_page() {
+    let s = Served::start(&[]);
+    let admin = s.token("admin", &[]);
+    let storage = format!("storage_url = \"{}\"\n", s.env.sandbox.storage_url());
+    std::fs::write(
+        s.resources_dir().join("rec.toml"),
+        s.env.resource_toml("Recordings", &storage),
+    )
+    .unwrap();
+    s.reload(&admin, 2).await;
+    let meeting = s.env.sandbox.meeting_ids("me")[0];
+    let file = s.env.sandbox.add_recording(meeting, 300_000);
+    let run = s
+        .post(
+            "/v1/resources/rec/actions/download_recording",
+            &admin,
+            json!({"meeting_id": meeting, "file_id": file.id}),
+        )
+        .await;
+    assert_eq!(run.body["status"], "succeeded", "{run:?}");
+    let id = run.body["id"].as_str().unwrap().to_owned();
+
+    let (session, _) = session_cookie(&s, &admin).await;
+    let client = reqwest::Client::new();
+    let get = |path: String| {
+        client
+            .get(format!("{}{path}", s.url))
+            .header("cookie", &session)
+            .send()
+    };
+    let page = get(format!("/executions/{id}"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let link = format!("/executions/{id}/files/0");
+    assert!(page.contains(&format!("href=\"{link}\"")), "{page}");
+    let served = get(link).await.unwrap();
+    assert_eq!(served.status(), 200);
+    assert!(
+        served.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment")
+    );
+    let bytes = served.bytes().await.unwrap();
+    use sha2::Digest;
+    assert_eq!(
+        soar_host::hex(&sha2::Sha256::digest(&bytes)),
+        file.sha256_hex
+    );
+    assert_eq!(
+        get(format!("/executions/{id}/files/1"))
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    // A token limited to another resource gets nothing.
+    let other = s.token("zoom-only", &["--resource", "zoom"]);
+    let (other_session, _) = session_cookie(&s, &other).await;
+    let refused = client
+        .get(format!("{}/executions/{id}/files/0", s.url))
+        .header("cookie", &other_session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 404);
 }
 
 /// The session's cookie, signed in over plain HTTP.
@@ -691,7 +815,7 @@ async fn session_cookie(s: &Served, token: &str) -> (String, String) {
     );
     let session = session.split(';').next().unwrap().to_owned();
     let page = client
-        .get(format!("{}/tokens", s.url))
+        .get(format!("{}/resources", s.url))
         .header("cookie", &session)
         .send()
         .await

@@ -64,6 +64,7 @@ pub fn router(service: &Arc<Service>) -> Router<Arc<Service>> {
         .route("/executions/rows", get(pages::execution_rows))
         .route("/executions/live", get(pages::executions_live))
         .route("/executions/{id}", get(pages::execution))
+        .route("/executions/{id}/files/{index}", get(pages::execution_file))
         .route("/events", get(pages::events))
         .route("/events/rows", get(pages::event_rows))
         .route("/events/live", get(pages::events_live))

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Redirect, Response};
 use futures_util::Stream;
@@ -453,6 +453,17 @@ fn execution_view(row: ExecutionRow) -> Value {
         .as_ref()
         .map_or(Value::Null, |e| view::advice(e.kind.as_str()).into());
     shown["seq"] = seq.into();
+    // The files by name, each with its link (`/executions/{id}/files/{n}`).
+    shown["files"] = execution
+        .files
+        .iter()
+        .map(|f| {
+            let name = std::path::Path::new(f)
+                .file_name()
+                .map_or_else(|| f.clone(), |n| n.to_string_lossy().into_owned());
+            json!({"name": name, "path": f})
+        })
+        .collect();
     shown
 }
 
@@ -656,6 +667,57 @@ pub async fn execution(
         "execution.html",
         json!({ "title": format!("Execution {id}"), "execution": execution_view(row) }),
     ))
+}
+
+/// A file an execution downloaded, to the browser: only one listed in the
+/// execution's record, and only from its resource's downloads directory.
+pub async fn execution_file(
+    State(service): State<Arc<Service>>,
+    viewer: Viewer,
+    Path((id, index)): Path<(String, usize)>,
+) -> Page {
+    let row = {
+        let id = id.clone();
+        service.on_db(move |db| db.execution(&id)).await?
+    };
+    let missing = || PageError::not_found("no such file of this execution");
+    let row = row
+        .filter(|r| viewer.grant.sees(&r.resource))
+        .ok_or_else(missing)?;
+    let listed = row
+        .outcome
+        .as_ref()
+        .and_then(|o| o.files.get(index))
+        .ok_or_else(missing)?;
+    let dir = std::fs::canonicalize(service.downloads_dir(&row.resource)).map_err(|_| missing())?;
+    let path = std::fs::canonicalize(listed).map_err(|_| {
+        PageError::not_found("the file is no longer there (removed, or past its retention)")
+    })?;
+    if !path.starts_with(&dir) {
+        return Err(missing());
+    }
+    let file = tokio::fs::File::open(&path)
+        .await
+        .map_err(|e| PageError::not_found(format!("the file cannot be read: {e}")))?;
+    let name: String = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| c.is_ascii_graphic() && *c != '"' && *c != '\\')
+        .collect();
+    let body = axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(file));
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/octet-stream".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response())
 }
 
 // --- events
