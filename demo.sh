@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The main job on the bundled Zoom sandbox: build, start the sandbox on
 # loopback, run the connectivity test and a few actions, stop the sandbox.
-# Usage: ./demo.sh            (port 8790; ZOOM_SANDBOX_PORT to change)
+# Then it serves the web console on the same sandbox and says where to open it
+# (it keeps running when started from a terminal; Ctrl-C stops it).
+# Usage: ./demo.sh            (sandbox port 8790: ZOOM_SANDBOX_PORT; console 8787: SOAR_HOST_PORT)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -70,3 +72,26 @@ last=$("$host" invoke "$resource" list_recordings -p user_id="$victim" -p from="
 mkdir -p target/demo/evidence
 run invoke "$resource" download_recording -p meeting_id="$last" --output target/demo/evidence
 ls -l target/demo/evidence
+
+echo
+echo "==> The web console: soar-host serve on the same sandbox, with the shipped playbooks"
+mkdir -p target/demo/resources target/demo/state
+cp "$resource" target/demo/resources/zoom.toml
+export SOAR_HOST_STATE_DIR="$PWD/target/demo/state"
+token=$("$host" token create "demo-$(date +%s)")
+"$host" serve --resources target/demo/resources --playbooks playbooks \
+  --listen "127.0.0.1:${SOAR_HOST_PORT:-8787}" > target/demo/serve.out 2> target/demo/serve.log &
+serve=$!
+trap 'kill $serve $sandbox 2>/dev/null || true' EXIT
+for _ in $(seq 100); do
+  grep -q listening target/demo/serve.out 2>/dev/null && break
+  sleep 0.1
+done
+url=$(sed -n 's/^listening on //p' target/demo/serve.out)
+[ -n "$url" ] || { cat target/demo/serve.log; exit 1; }
+echo "Open $url/ in a browser and sign in with this API token (shown once):"
+echo "    $token"
+if [ -t 0 ]; then
+  echo "(Ctrl-C stops the console and the sandbox)"
+  wait "$serve"
+fi

@@ -14,6 +14,7 @@
 //! (the size of the recording downloaded; 2048 by default, 64 in quick mode),
 //! `--service-only` and `--playbooks-only` (one section).
 
+mod console;
 mod download;
 mod load;
 mod memory;

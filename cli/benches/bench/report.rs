@@ -101,6 +101,7 @@ impl Report {
         self.throughput(&mut out);
         self.memory(&mut out);
         self.service(&mut out);
+        self.console(&mut out);
         self.playbooks(&mut out);
         self.cold_start(&mut out);
         self.download(&mut out);
@@ -352,6 +353,50 @@ impl Report {
             time(runs.median()),
             time(runs.percentile(100.0)),
             time(runs.percentile(100.0).saturating_sub(spin.deadline)),
+        );
+    }
+
+    fn console(&self, out: &mut String) {
+        let Some(f) = &self.service else { return };
+        let c = &f.console;
+        let _ = writeln!(
+            out,
+            "### The web console's pages\n\n\
+             The service's database topped up with {} executions (runs through the API) and \
+             {} events (signed webhook deliveries) beyond those of the sections before; each \
+             page then fetched {} times one after another with a session cookie; from \
+             sending the request to the HTML's last byte (goal: ≤ 100 ms per page).\n\n\
+             | page | HTML | median | p99 | max |\n| --- | --- | --- | --- | --- |",
+            c.executions,
+            c.events,
+            c.pages.first().map_or(0, |p| p.took.len()),
+        );
+        for p in &c.pages {
+            let _ = writeln!(
+                out,
+                "| `{}` | {} | {} | {} | {} |",
+                p.page,
+                bytes(p.bytes as u64),
+                time(p.took.median()),
+                time(p.took.p99()),
+                time(p.took.percentile(100.0)),
+            );
+        }
+        let slowest = c
+            .pages
+            .iter()
+            .map(|p| p.took.median())
+            .max()
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "\nSlowest page's median: {} — goal ≤ 100 ms {}.\n",
+            time(slowest),
+            if slowest <= Duration::from_millis(100) {
+                "met"
+            } else {
+                "missed"
+            }
         );
     }
 

@@ -44,6 +44,8 @@ pub struct ServiceFigures {
     /// From a signed webhook's 200 to its playbook's first action call
     /// reaching the sandbox, one delivery at a time.
     pub webhook_starts: Vec<Duration>,
+    /// The web console's pages with many records stored.
+    pub console: crate::console::ConsoleFigures,
 }
 
 /// The health check's latency, idle and while guests spin, and how long the
@@ -168,6 +170,7 @@ pub async fn run(
     let rss_peak = crate::memory::status_of(&pid.to_string()).map(|(_, peak)| peak);
     eprintln!("bench: the health check while guests spin");
     let spinning = spinning(&client, &served, quick).await;
+    let console = crate::console::run(&served.url, &served.token, WEBHOOK_SECRET, quick).await;
     ServiceFigures {
         delay,
         rows,
@@ -177,6 +180,7 @@ pub async fn run(
         rss_peak,
         spinning,
         webhook_starts,
+        console,
     }
 }
 

@@ -749,9 +749,18 @@ async fn event_list(
         })
         .await?;
     let next = (rows.len() == PAGE_ROWS as usize).then(|| rows[rows.len() - 1].seq);
-    Ok((rows.into_iter().map(event_view).collect(), next))
+    let rows = rows
+        .into_iter()
+        .map(|mut row| {
+            // A list row shows no payload.
+            row.payload = Value::Null;
+            serde_json::to_value(crate::events::StoredEvent::from(row)).unwrap_or_default()
+        })
+        .collect();
+    Ok((rows, next))
 }
 
+/// An event as its page shows it: the payload as a tree and as JSON.
 fn event_view(row: EventRow) -> Value {
     let payload = row.payload.clone();
     let event = crate::events::StoredEvent::from(row);
