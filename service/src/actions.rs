@@ -367,6 +367,7 @@ pub async fn executions(
                 status,
                 before: filter.before,
                 limit,
+                ..Default::default()
             })
         })
         .await?;

@@ -216,6 +216,9 @@ pub struct ExecutionQuery<'a> {
     pub action: Option<&'a str>,
     pub status: Option<ExecutionStatus>,
     pub before: Option<i64>,
+    /// Created at or after, before (milliseconds since the epoch).
+    pub created_from: Option<i64>,
+    pub created_to: Option<i64>,
     pub limit: u32,
 }
 
@@ -600,6 +603,12 @@ impl Db {
         if let Some(before) = q.before {
             args.push(before.into());
             sql += &format!(" AND seq < ?{}", args.len());
+        }
+        for (op, at) in [(">=", q.created_from), ("<", q.created_to)] {
+            if let Some(at) = at {
+                args.push(at.into());
+                sql += &format!(" AND created_ms {op} ?{}", args.len());
+            }
         }
         sql += &format!(" ORDER BY seq DESC LIMIT {}", q.limit);
         self.read(|c| {

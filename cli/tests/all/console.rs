@@ -469,6 +469,19 @@ async fn tokens_are_made_and_revoked_and_read_only_changes_nothing() {
     b.goto(&format!("{url}/tokens")).await;
     assert!(!b.text("main").await.contains(&auditor), "shown once");
     assert!(b.text("#tokens").await.contains("read-only"));
+    // Over the API too: it reads, it runs nothing.
+    let calls = s.env.sandbox.api_requests().len();
+    let run = s
+        .post(
+            "/v1/resources/zoom/actions/get_user",
+            &auditor,
+            json!({"user_id": "me"}),
+        )
+        .await;
+    assert_eq!(run.status, 403, "{run:?}");
+    assert!(run.body["detail"].as_str().unwrap().contains("read-only"));
+    assert_eq!(s.get("/v1/executions", &auditor).await.status, 200);
+    assert_eq!(s.env.sandbox.api_requests().len(), calls, "nothing sent");
 
     // Signed in as the auditor: sees, cannot run.
     b.click("header.top .who button").await;

@@ -483,7 +483,34 @@ pub struct ExecutionFilter {
     action: String,
     #[serde(default)]
     status: String,
+    /// Created from, to (UTC, `2026-12-06T21:30` as a datetime field sends it).
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
     before: Option<i64>,
+}
+
+/// A datetime field's text (UTC, seconds optional) as milliseconds.
+fn utc_ms(field: &str, text: &str) -> Result<Option<i64>, PageError> {
+    let Some(text) = non_empty(text) else {
+        return Ok(None);
+    };
+    let full = if text.len() == 16 {
+        format!("{text}:00Z")
+    } else {
+        format!("{}Z", text.trim_end_matches('Z'))
+    };
+    humantime::parse_rfc3339(&full)
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| Some(d.as_millis() as i64))
+        .ok_or_else(|| {
+            PageError::bad_request(format!(
+                "`{field}` must be a date and time such as 2026-12-06T21:30 (UTC), got `{}`",
+                soar_host::redact::printable(text)
+            ))
+        })
 }
 
 fn non_empty(text: &str) -> Option<&str> {
@@ -507,6 +534,7 @@ async fn execution_list(
         non_empty(&filter.action).map(str::to_owned),
         filter.before,
     );
+    let (created_from, created_to) = (utc_ms("from", &filter.from)?, utc_ms("to", &filter.to)?);
     let rows = service
         .on_db(move |db| {
             db.executions(&ExecutionQuery {
@@ -515,6 +543,8 @@ async fn execution_list(
                 action: action.as_deref(),
                 status,
                 before,
+                created_from,
+                created_to,
                 limit: PAGE_ROWS,
             })
         })
@@ -578,6 +608,8 @@ fn serde_urlencoded_filter(filter: &ExecutionFilter) -> String {
         ("resource", &filter.resource),
         ("action", &filter.action),
         ("status", &filter.status),
+        ("from", &filter.from),
+        ("to", &filter.to),
     ] {
         if !value.is_empty() {
             if !url.is_empty() {
