@@ -858,13 +858,7 @@ pub async fn event(
 // --- tokens
 
 fn may_manage_tokens(viewer: &Viewer) -> Result<(), PageError> {
-    if viewer.grant.unlimited() {
-        return Ok(());
-    }
-    Err(PageError::forbidden(format!(
-        "token `{}` is limited (to resources, kinds or scopes): only an unlimited token manages tokens",
-        viewer.grant.name
-    )))
+    viewer.require_unlimited("manages tokens")
 }
 
 async fn tokens_page(

@@ -21,6 +21,16 @@ use crate::playbooks::{
 
 type Page = Result<Response, PageError>;
 
+/// The newest `limit` runs of the playbook `name`.
+fn newest(name: &str, limit: u32) -> RunQuery {
+    RunQuery {
+        playbook: Some(name.to_owned()),
+        status: None,
+        before: None,
+        limit,
+    }
+}
+
 /// The newest run of each playbook: (status, created).
 async fn last_runs(
     service: &Arc<Service>,
@@ -29,17 +39,7 @@ async fn last_runs(
 ) -> Result<Vec<Value>, PageError> {
     let mut last = Vec::with_capacity(names.len());
     for name in names {
-        let runs = list_runs(
-            service,
-            &viewer.grant,
-            RunQuery {
-                playbook: Some(name.clone()),
-                status: None,
-                before: None,
-                limit: 1,
-            },
-        )
-        .await?;
+        let runs = list_runs(service, &viewer.grant, newest(name, 1)).await?;
         last.push(runs.first().map_or(
             Value::Null,
             |r| json!({"id": r.id, "status": r.status, "created_at": r.created_at}),
@@ -101,17 +101,7 @@ async fn playbook_page(
         .manual
         .as_ref()
         .map(|m| forms::fields(&m.inputs, posted.unwrap_or(&Default::default()), errors));
-    let runs = list_runs(
-        service,
-        &viewer.grant,
-        RunQuery {
-            playbook: Some(name.to_owned()),
-            status: None,
-            before: None,
-            limit: 20,
-        },
-    )
-    .await?;
+    let runs = list_runs(service, &viewer.grant, newest(name, 20)).await?;
     let may_run = viewer.grant.has(crate::tokens::Scope::PlaybooksRun)
         && checked.kinds.iter().all(|k| viewer.grant.may_run(*k));
     let mut response = page(

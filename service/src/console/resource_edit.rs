@@ -29,13 +29,7 @@ type Page = Result<Response, PageError>;
 
 /// Managing resource files needs an unlimited token.
 fn may_edit(viewer: &Viewer) -> Result<(), PageError> {
-    if viewer.grant.unlimited() {
-        return Ok(());
-    }
-    Err(PageError::forbidden(format!(
-        "token `{}` is limited (to resources, kinds or scopes, or read-only): only an unlimited token adds or edits resources",
-        viewer.grant.name
-    )))
+    viewer.require_unlimited("adds or edits resources")
 }
 
 /// One config field as the form shows it.
@@ -55,18 +49,6 @@ struct SettingField {
     set: bool,
     default: String,
     error: Option<String>,
-}
-
-fn kind_name(t: ValueType) -> &'static str {
-    match t {
-        ValueType::String => "string",
-        ValueType::Integer => "integer",
-        ValueType::Number => "number",
-        ValueType::Boolean => "boolean",
-        ValueType::Object => "object",
-        ValueType::Array => "array",
-        ValueType::Any => "any",
-    }
 }
 
 /// The fields a person sets: the plugin's, but those the host sets itself
@@ -121,7 +103,7 @@ fn form_page(viewer: &Viewer, plugin: &str, manifest: &Manifest, f: Form) -> Res
             SettingField {
                 name: field.name.clone(),
                 description: field.description.clone(),
-                kind: kind_name(field.value_type),
+                kind: field.value_type.name(),
                 required: field.required,
                 secret: field.secret,
                 value,

@@ -63,6 +63,20 @@ impl FromRequestParts<Arc<Service>> for Viewer {
     }
 }
 
+impl Viewer {
+    /// 403 unless the token is unlimited: only such a token `does` (manages
+    /// tokens, edits resource files).
+    pub fn require_unlimited(&self, does: &str) -> Result<(), PageError> {
+        if self.grant.unlimited() {
+            return Ok(());
+        }
+        Err(PageError::forbidden(format!(
+            "token `{}` is limited (to resources, kinds or scopes, or read-only): only an unlimited token {does}",
+            self.grant.name
+        )))
+    }
+}
+
 /// To the sign-in page, and back here after: a redirect for a page, an
 /// `HX-Redirect` for a request htmx made (it would swap a redirect's page
 /// into a fragment's place).
