@@ -194,6 +194,18 @@ async fn with_a_certificate_it_serves_https_only() {
     assert_eq!(run.status(), 200);
     let body: serde_json::Value = serde_json::from_str(&run.text().await.unwrap()).unwrap();
     assert_eq!(body["status"], "succeeded", "{body}");
+    // The console's cookies are Secure over TLS, its pages ask for HTTPS.
+    let sign_in = trusting
+        .get(format!("{}/sign-in", s.url))
+        .send()
+        .await
+        .unwrap();
+    let cookie = sign_in.headers()["set-cookie"].to_str().unwrap();
+    assert!(
+        cookie.contains("; Secure") && cookie.contains("HttpOnly"),
+        "{cookie}"
+    );
+    assert!(sign_in.headers().contains_key("strict-transport-security"));
     // Plain HTTP on the same port gets no answer.
     let plain = s.url.replace("https://", "http://");
     assert!(reqwest::get(format!("{plain}/v1/health")).await.is_err());
