@@ -23,19 +23,8 @@ pub fn run(config: &Config) -> Result<TestReport, ActionError> {
         name: "token".into(),
         detail: "Server-to-Server OAuth token granted for the account".into(),
     }];
-    let me = client.call("GET", "users/me", &[], None)?;
-    let field = |name: &str| {
-        me.get(name)
-            .and_then(Value::as_str)
-            .unwrap_or("?")
-            .to_owned()
-    };
-    let identity = format!(
-        "{} ({}), account {}",
-        field("email"),
-        field("id"),
-        field("account_id")
-    );
+    let (me, account) = users_me(&mut client)?;
+    let identity = format!("{me}, account {account}");
     checks.push(Check {
         name: "api".into(),
         detail: format!("GET /users/me answered as {identity}"),
@@ -64,14 +53,7 @@ pub fn run(config: &Config) -> Result<TestReport, ActionError> {
 /// A user's sign-in: the host holds the token (and its scopes); the test is
 /// the authenticated call.
 fn as_user(client: &mut Client) -> Result<TestReport, ActionError> {
-    let me = client.call("GET", "users/me", &[], None)?;
-    let field = |name: &str| {
-        me.get(name)
-            .and_then(Value::as_str)
-            .unwrap_or("?")
-            .to_owned()
-    };
-    let identity = format!("{} ({})", field("email"), field("id"));
+    let (identity, _) = users_me(client)?;
     Ok(TestReport {
         summary: format!("authenticated to Zoom as the user {identity}"),
         checks: vec![Check {
@@ -83,4 +65,15 @@ fn as_user(client: &mut Client) -> Result<TestReport, ActionError> {
         scopes: Vec::new(),
         readiness: Vec::new(),
     })
+}
+
+/// `GET /users/me`: who answered (`email (id)`), and their account id (`?`
+/// for what is absent).
+fn users_me(client: &mut Client) -> Result<(String, String), ActionError> {
+    let me = client.call("GET", "users/me", &[], None)?;
+    let field = |name: &str| me.get(name).and_then(Value::as_str).unwrap_or("?");
+    Ok((
+        format!("{} ({})", field("email"), field("id")),
+        field("account_id").to_owned(),
+    ))
 }

@@ -455,6 +455,19 @@ fn the_shipped_sandbox_user_resource_reads_and_starts_signed_out() {
     assert_eq!(status["resource"], "Zoom Sandbox (user)");
 }
 
+/// `invoke get_user` on the user resource at `path`, which must be refused
+/// with exit 2 and kind `reauth-required`: its envelope.
+fn refused_for_reauth(env: &Env, path: &str) -> Value {
+    let out = soar_host(env)
+        .args(["invoke", path, "get_user", "-p", "user_id=me", "--envelope"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let envelope: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(envelope["error"]["kind"], "reauth-required", "{envelope}");
+    envelope
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn actions_and_the_test_run_with_the_user_s_token() {
     let env = Env::new();
@@ -462,20 +475,7 @@ async fn actions_and_the_test_run_with_the_user_s_token() {
     let path = resource.to_str().unwrap().to_owned();
 
     // Not signed in: refused before anything reaches Zoom.
-    let out = soar_host(&env)
-        .args([
-            "invoke",
-            &path,
-            "get_user",
-            "-p",
-            "user_id=me",
-            "--envelope",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{out:?}");
-    let envelope: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(envelope["error"]["kind"], "reauth-required", "{envelope}");
+    let envelope = refused_for_reauth(&env, &path);
     assert!(
         envelope["error"]["message"]
             .as_str()
@@ -545,20 +545,7 @@ async fn actions_and_the_test_run_with_the_user_s_token() {
     sign_in(&env, &resource).await;
     revoke_at_provider(env.sandbox.user_tokens_issued().last().unwrap(), &env).await;
     env.sandbox.clear_requests();
-    let out = soar_host(&env)
-        .args([
-            "invoke",
-            &path,
-            "get_user",
-            "-p",
-            "user_id=me",
-            "--envelope",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{out:?}");
-    let envelope: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(envelope["error"]["kind"], "reauth-required", "{envelope}");
+    refused_for_reauth(&env, &path);
     assert!(
         env.sandbox.api_requests().is_empty(),
         "nothing reached the API"

@@ -16,12 +16,12 @@ use serde_json::{Value, json};
 
 use super::forms;
 use super::session::{Posted, Viewer};
-use super::view::{self, PageError, page, time};
+use super::view::{self, PageError, page};
 use crate::Service;
 use crate::actions::{Submitted, submit};
 use crate::api::{resource_for, resource_view, test_report};
 use crate::db::{EventQuery, EventRow, ExecutionQuery, ExecutionRow};
-use crate::runs::Execution;
+use crate::runs::{Execution, rfc3339};
 use crate::tokens::{self, Scope, kind_name};
 use soar_host::ExecutionStatus;
 use soar_host::manifest::{Action, ActionKind};
@@ -67,7 +67,7 @@ pub async fn resources(State(service): State<Arc<Service>>, viewer: Viewer) -> P
                     None => "never",
                 },
                 test_summary: last.map(|t| t.1.clone()).unwrap_or_default(),
-                tested_at: last.map(|t| time(t.2)).unwrap_or_default(),
+                tested_at: last.map(|t| rfc3339(t.2)).unwrap_or_default(),
             }
         })
         .collect();
@@ -133,7 +133,7 @@ async fn resource_page(
     let last = service.on_db(|db| db.last_tests()).await?;
     let last = last
         .get(name)
-        .map(|(ok, summary, at)| json!({"ok": ok, "summary": summary, "at": time(*at)}));
+        .map(|(ok, summary, at)| json!({"ok": ok, "summary": summary, "at": rfc3339(*at)}));
     Ok(page(
         viewer,
         "resources",
@@ -583,7 +583,7 @@ pub async fn executions(
         .filter(|n| viewer.grant.sees(n))
         .cloned()
         .collect();
-    let query = serde_urlencoded_filter(&filter);
+    let query = filter_query(&filter);
     Ok(page(
         &viewer,
         "executions",
@@ -602,8 +602,8 @@ pub async fn executions(
 
 /// The filter as a query string (without `before`): what the live rows ask
 /// for.
-fn serde_urlencoded_filter(filter: &ExecutionFilter) -> String {
-    let mut url = String::new();
+fn filter_query(filter: &ExecutionFilter) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
     for (key, value) in [
         ("resource", &filter.resource),
         ("action", &filter.action),
@@ -612,26 +612,10 @@ fn serde_urlencoded_filter(filter: &ExecutionFilter) -> String {
         ("to", &filter.to),
     ] {
         if !value.is_empty() {
-            if !url.is_empty() {
-                url.push('&');
-            }
-            url.push_str(key);
-            url.push('=');
-            url.push_str(&encode(value));
+            query.append_pair(key, value);
         }
     }
-    url
-}
-
-fn encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    query.finish()
 }
 
 /// The first page's rows alone: what a live list fetches when told that
@@ -811,7 +795,9 @@ pub async fn events(
     let query = if filter.type_.is_empty() {
         String::new()
     } else {
-        format!("type={}", encode(&filter.type_))
+        form_urlencoded::Serializer::new(String::new())
+            .append_pair("type", &filter.type_)
+            .finish()
     };
     Ok(page(
         &viewer,
@@ -877,8 +863,8 @@ async fn tokens_page(
                 "resources": t.resources,
                 "kinds": t.kinds,
                 "scopes": t.scopes,
-                "created_at": time(t.created_ms),
-                "revoked_at": t.revoked_ms.map(time),
+                "created_at": rfc3339(t.created_ms),
+                "revoked_at": t.revoked_ms.map(rfc3339),
                 "current": t.id == viewer.grant.id,
             })
         })

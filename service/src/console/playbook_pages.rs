@@ -235,23 +235,28 @@ fn run_view(record: &RunRecord) -> Value {
     })
 }
 
+/// What the run's page and its live steps show: the run `id`, if the
+/// viewer may see it, and whether they may rerun or cancel it.
+async fn run_context(
+    service: &Arc<Service>,
+    viewer: &Viewer,
+    id: String,
+) -> Result<Value, PageError> {
+    let record = run_of(service, &viewer.grant, id).await?;
+    Ok(json!({
+        "title": format!("Run {}", record.id),
+        "run": run_view(&record),
+        "may_run": viewer.grant.has(crate::tokens::Scope::PlaybooksRun),
+    }))
+}
+
 pub async fn run(
     State(service): State<Arc<Service>>,
     viewer: Viewer,
     Path(id): Path<String>,
 ) -> Page {
-    let record = run_of(&service, &viewer.grant, id).await?;
-    let may_run = viewer.grant.has(crate::tokens::Scope::PlaybooksRun);
-    Ok(page(
-        &viewer,
-        "playbooks",
-        "run.html",
-        json!({
-            "title": format!("Run {}", record.id),
-            "run": run_view(&record),
-            "may_run": may_run,
-        }),
-    ))
+    let ctx = run_context(&service, &viewer, id).await?;
+    Ok(page(&viewer, "playbooks", "run.html", ctx))
 }
 
 /// The run's steps alone: what the page fetches when told runs changed.
@@ -260,12 +265,9 @@ pub async fn run_steps(
     viewer: Viewer,
     Path(id): Path<String>,
 ) -> Page {
-    let record = run_of(&service, &viewer.grant, id).await?;
-    let may_run = viewer.grant.has(crate::tokens::Scope::PlaybooksRun);
-    Ok(view::render(
-        "run_steps.html",
-        json!({ "run": run_view(&record), "may_run": may_run, "csrf": viewer.csrf }),
-    ))
+    let mut ctx = run_context(&service, &viewer, id).await?;
+    ctx["csrf"] = viewer.csrf.clone().into();
+    Ok(view::render("run_steps.html", ctx))
 }
 
 pub async fn rerun(

@@ -86,13 +86,16 @@ fn to_sign_in(parts: &Parts) -> Response {
         .path_and_query()
         .map_or("/", |p| p.as_str())
         .to_owned();
+    let next = if parts.method == axum::http::Method::GET {
+        &next
+    } else {
+        "/"
+    };
     let target = format!(
-        "/sign-in?next={}",
-        form_urlencoded_component(if parts.method == axum::http::Method::GET {
-            &next
-        } else {
-            "/"
-        })
+        "/sign-in?{}",
+        form_urlencoded::Serializer::new(String::new())
+            .append_pair("next", next)
+            .finish()
     );
     if parts.headers.contains_key("hx-request") {
         let mut response = StatusCode::UNAUTHORIZED.into_response();
@@ -102,19 +105,6 @@ fn to_sign_in(parts: &Parts) -> Response {
         return response;
     }
     Redirect::to(&target).into_response()
-}
-
-fn form_urlencoded_component(text: &str) -> String {
-    let mut out = String::new();
-    for b in text.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
 }
 
 /// A state-changing request: from a signed-in person, from a page of this

@@ -1,6 +1,6 @@
 //! Rendering: the templates (embedded, HTML auto-escaped; printing an
-//! undefined value is an error, testing one in `if` is not), error pages, and the shapes pages show (times, JSON
-//! trees, error advice).
+//! undefined value is an error, testing one in `if` is not), error pages,
+//! and the shapes pages show (JSON trees, error advice).
 
 use std::sync::LazyLock;
 
@@ -156,12 +156,6 @@ impl From<crate::problem::Problem> for PageError {
 /// A database fault as a page.
 pub fn fault(fault: Fault) -> Response {
     PageError::from(fault).into_response()
-}
-
-/// Milliseconds since the epoch as RFC 3339 (UTC, seconds).
-pub fn time(ms: i64) -> String {
-    let at = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms.max(0) as u64);
-    humantime::format_rfc3339_seconds(at).to_string()
 }
 
 /// A JSON value as a tree a template walks (`{% for n in tree recursive %}`):
