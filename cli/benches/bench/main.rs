@@ -437,8 +437,8 @@ impl Janitor {
 /// The native program, built with the profile this benchmark was built
 /// with, into the same target directory (a no-op when it is up to date). In
 /// quick mode a binary already there is taken as it is: a root `cargo test`
-/// builds it (it is a default member), and building it alone would compile
-/// its dependencies again with another feature set.
+/// builds it (for its own test, fixtures/native-client/tests), and building
+/// it alone would compile its dependencies again with another feature set.
 fn native_client(soar_host: &Path, quick: bool) -> PathBuf {
     let dir = soar_host.parent().expect("the binary sits in a directory");
     let exe = dir.join(format!("native-client{}", std::env::consts::EXE_SUFFIX));

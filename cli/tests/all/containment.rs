@@ -41,12 +41,14 @@ fn assert_run_clean(run: &Run) {
     );
 }
 
-/// A resource for the hostile plugin, talking to `env`'s sandbox.
+/// A resource for the hostile plugin, talking to `env`'s sandbox. Its
+/// deadline, unless `top` sets one, leaves room for compiling the component
+/// while other tests compile theirs (loading counts against it).
 fn hostile(env: &Env, name: &str, top: &str) -> String {
     let timeout = if top.contains("timeout_secs") {
         ""
     } else {
-        "timeout_secs = 2\n"
+        "timeout_secs = 10\n"
     };
     let path = env.write_resource(
         name,
@@ -79,7 +81,7 @@ fn a_secret_as_a_result_key_is_masked() {
 fn a_secret_in_a_request_url_is_masked_in_timeouts_and_logs() {
     let env = Env::new();
     env.sandbox.inject(Fault::Hang, Match::path("/v2/hang"), 10);
-    let resource = hostile(&env, "h.toml", "");
+    let resource = hostile(&env, "h.toml", "timeout_secs = 2");
     let base = format!("{}/v2/hang/", env.sandbox.url().trim_end_matches('/'));
     for encoding in ["plain", "percent", "base64"] {
         let params = json!({"base": base, "encoding": encoding}).to_string();

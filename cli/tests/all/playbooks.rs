@@ -779,7 +779,7 @@ fn a_killed_run_resumes_without_sending_a_non_idempotent_step_again() {
         &json!({"channel": channel}).to_string(),
     ]);
     let running = book.wait_for_running("tell-then-look", 1);
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    book.env.wait_for_request("POST", "/v2/chat/");
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     book.env.sandbox.clear_requests();
@@ -829,6 +829,7 @@ fn a_killed_run_resumes_an_idempotent_step_and_goes_on() {
         .inject(Fault::Hang, Match::method_path("GET", "/v2/users/me"), 1);
     let mut child = book.spawn(&["run", "tell-then-look", "--input", r#"{"channel": "c"}"#]);
     book.wait_for_running("tell-then-look", 0);
+    book.env.wait_for_request("GET", "/v2/users/me");
     child.kill().unwrap();
     child.wait().unwrap();
     book.env.sandbox.clear_requests();

@@ -52,6 +52,26 @@ impl Env {
         Self::with_config(SandboxConfig::default())
     }
 
+    /// Waits until the sandbox has received a `method` request whose path
+    /// starts with `path` (a hanging call has arrived, so killing its
+    /// caller now leaves nothing in flight that could land after a
+    /// `clear_requests`).
+    pub fn wait_for_request(&self, method: &str, path: &str) {
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while !self
+            .sandbox
+            .requests()
+            .iter()
+            .any(|r| r.method == method && r.path.starts_with(path))
+        {
+            assert!(
+                std::time::Instant::now() < until,
+                "no {method} {path}… reached the sandbox"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+
     pub fn with_config(config: SandboxConfig) -> Self {
         let sandbox = Sandbox::start(config).expect("sandbox starts");
         let dir = tempfile::tempdir().expect("tempdir");

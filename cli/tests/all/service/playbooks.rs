@@ -340,6 +340,7 @@ async fn a_killed_service_goes_on_with_its_runs_and_a_run_can_be_cancelled() {
         assert!(Instant::now() < until, "{run:?}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    s.env.wait_for_request("GET", "/v2/users/me");
     let mut child = s.child.take().unwrap();
     child.kill().unwrap();
     child.wait().unwrap();
