@@ -22,7 +22,7 @@ pub mod state;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
@@ -144,7 +144,8 @@ pub struct Runtime {
     /// Components that could not be loaded or described, and why: refused
     /// at once until they change (a new file is a new digest).
     broken: Mutex<HashMap<[u8; 32], String>>,
-    ticker_stop: Arc<AtomicBool>,
+    /// The epoch thread's stop flag, once it is started.
+    ticker: OnceLock<Arc<AtomicBool>>,
 }
 
 impl Runtime {
@@ -156,19 +157,6 @@ impl Runtime {
         allocation: Allocation,
     ) -> anyhow::Result<Self> {
         let (engine, pooled) = engine(allocation)?;
-        let ticker_stop = Arc::new(AtomicBool::new(false));
-        {
-            let engine = engine.clone();
-            let stop = Arc::clone(&ticker_stop);
-            std::thread::Builder::new()
-                .name("soar-epoch".into())
-                .spawn(move || {
-                    while !stop.load(Ordering::Relaxed) {
-                        std::thread::sleep(EPOCH_TICK);
-                        engine.increment_epoch();
-                    }
-                })?;
-        }
         let disk_cache = if disk_cache {
             CompileCache::open(cache_dir, &engine)
         } else {
@@ -185,8 +173,34 @@ impl Runtime {
             disk_cache,
             plugins: Mutex::new(HashMap::new()),
             broken: Mutex::new(HashMap::new()),
-            ticker_stop,
+            ticker: OnceLock::new(),
         })
+    }
+
+    /// The thread that advances the engine's epoch (what deadlines in guest
+    /// code are counted in), started for the first call: a process that
+    /// only lists actions or reads manifests never starts it. A failure to
+    /// start it is not kept: the next call tries again.
+    fn start_ticker(&self) -> Result<(), String> {
+        if self.ticker.get().is_some() {
+            return Ok(());
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        let (engine, flag) = (self.engine.clone(), Arc::clone(&stop));
+        std::thread::Builder::new()
+            .name("soar-epoch".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    engine.increment_epoch();
+                }
+            })
+            .map_err(|e| format!("the host cannot start its epoch thread: {e}"))?;
+        // Two first calls at once may both start one: the second stops.
+        if let Err(extra) = self.ticker.set(stop) {
+            extra.store(true, Ordering::Relaxed);
+        }
+        Ok(())
     }
 
     /// The plugin whose component has this SHA-256, if this runtime has
@@ -389,6 +403,10 @@ impl Runtime {
         deadline: Deadline,
         call: Call,
     ) -> (Result<Answer, CallFailure>, InvocationState) {
+        // Without the epoch thread, a spinning guest would never stop.
+        if let Err(e) = self.start_ticker() {
+            return (Err(CallFailure::Trap(e)), state);
+        }
         // A pooled slot, waited for within the deadline.
         let slot = match &self.slots {
             Some(slots) => {
@@ -468,7 +486,9 @@ pub fn digest(wasm: &[u8]) -> [u8; 32] {
 
 impl Drop for Runtime {
     fn drop(&mut self) {
-        self.ticker_stop.store(true, Ordering::Relaxed);
+        if let Some(stop) = self.ticker.get() {
+            stop.store(true, Ordering::Relaxed);
+        }
     }
 }
 
