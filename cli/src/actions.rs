@@ -79,16 +79,16 @@ pub fn render(m: &Manifest) -> String {
                 "    {}{}: {}",
                 p.name,
                 if p.required { "" } else { "?" },
-                p.type_name()
+                p.type_name
             );
-            if !p.allowed().is_empty() {
-                let allowed: Vec<String> = p.allowed().iter().map(|v| v.to_string()).collect();
+            if !p.allowed.is_empty() {
+                let allowed: Vec<String> = p.allowed.iter().map(|v| v.to_string()).collect();
                 let _ = write!(line, " (one of {})", allowed.join(", "));
             }
-            if let Some(d) = p.default() {
+            if let Some(d) = &p.default {
                 let _ = write!(line, " [default {d}]");
             }
-            let _ = writeln!(out, "{line}  — {}", p.description());
+            let _ = writeln!(out, "{line}  — {}", p.description);
         }
         out.push('\n');
     }
@@ -141,10 +141,10 @@ pub fn markdown(m: &Manifest) -> String {
         let _ = writeln!(out, "| param | type | required | notes |");
         let _ = writeln!(out, "| --- | --- | --- | --- |");
         for p in a.params() {
-            let mut notes = p.description().replace('|', "\\|");
-            if !p.allowed().is_empty() {
+            let mut notes = p.description.replace('|', "\\|");
+            if !p.allowed.is_empty() {
                 let allowed: Vec<String> = p
-                    .allowed()
+                    .allowed
                     .iter()
                     .map(|v| {
                         format!(
@@ -157,7 +157,7 @@ pub fn markdown(m: &Manifest) -> String {
                     .collect();
                 let _ = write!(notes, "; one of {}", allowed.join(", "));
             }
-            if let Some(d) = p.default() {
+            if let Some(d) = &p.default {
                 let _ = write!(
                     notes,
                     "; default `{}`",
@@ -170,7 +170,7 @@ pub fn markdown(m: &Manifest) -> String {
                 out,
                 "| `{}` | {} | {} | {notes} |",
                 p.name,
-                p.type_name(),
+                p.type_name,
                 if p.required { "yes" } else { "" }
             );
         }

@@ -143,70 +143,143 @@ pub struct EventType {
     pub description: String,
 }
 
-/// One top-level param as the schema declares it, for listings.
-#[derive(Debug, Clone)]
-pub struct ParamView<'a> {
-    pub name: &'a str,
-    pub schema: &'a Value,
+/// One top-level param as the schema declares it, for listings (`actions`,
+/// the reference, the names an unknown param is told about).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Param {
+    pub name: String,
     pub required: bool,
-}
-
-impl ParamView<'_> {
     /// `string`, `integer`, `string | null`, `object`... or `any`.
-    pub fn type_name(&self) -> String {
-        match self.schema.get("type") {
-            Some(Value::String(t)) => t.clone(),
-            Some(Value::Array(ts)) => ts
-                .iter()
-                .filter_map(Value::as_str)
-                .collect::<Vec<_>>()
-                .join(" | "),
-            _ => "any".into(),
-        }
-    }
-
-    pub fn description(&self) -> &str {
-        self.schema
-            .get("description")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-    }
-
-    pub fn allowed(&self) -> &[Value] {
-        self.schema
-            .get("enum")
-            .and_then(Value::as_array)
-            .map_or(&[], Vec::as_slice)
-    }
-
-    pub fn default(&self) -> Option<&Value> {
-        self.schema.get("default")
-    }
+    pub type_name: String,
+    pub description: String,
+    /// The `enum`'s values; empty when any value is allowed.
+    pub allowed: Vec<Value>,
+    /// Present when the schema has a `default`, even a `null` one.
+    pub default: Option<Value>,
 }
 
 impl Action {
-    /// The top-level params, in the schema's order.
-    pub fn params(&self) -> Vec<ParamView<'_>> {
-        let required: Vec<&str> = self
-            .params_schema
-            .get("required")
-            .and_then(Value::as_array)
-            .map(|r| r.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default();
-        self.params_schema
-            .get("properties")
-            .and_then(Value::as_object)
-            .map(|props| {
-                props
-                    .iter()
-                    .map(|(name, schema)| ParamView {
-                        name,
-                        schema,
-                        required: required.contains(&name.as_str()),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
+    /// The top-level params, in the schema's order. Read from the schema's
+    /// text keeping only what a listing shows: building every action's whole
+    /// schema as JSON values was a quarter of `soar-host actions`.
+    pub fn params(&self) -> Vec<Param> {
+        // The schema was checked when the plugin loaded.
+        let outline: Outline =
+            serde_json::from_str(self.params_schema.text.get()).unwrap_or_default();
+        let mut params = outline.properties;
+        for p in &mut params {
+            p.required = outline.required.contains(&p.name);
+        }
+        params
+    }
+}
+
+/// What a listing shows of a schema, the rest skipped unparsed: as a params
+/// object, its `properties` and `required`; as a param, its `type`,
+/// `description`, `enum` and `default`.
+#[derive(Default)]
+struct Outline {
+    properties: Vec<Param>,
+    required: Vec<String>,
+    param: Param,
+}
+
+impl<'de> Deserialize<'de> for Outline {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::{IgnoredAny, MapAccess, Visitor};
+        fn strings(value: Value) -> Vec<String> {
+            let Value::Array(values) = value else {
+                return Vec::new();
+            };
+            values
+                .into_iter()
+                .filter_map(|v| match v {
+                    Value::String(s) => Some(s),
+                    _ => None,
+                })
+                .collect()
+        }
+        /// `properties`, in order.
+        struct Properties(Vec<Param>);
+        impl<'de> Deserialize<'de> for Properties {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                d.deserialize_map(Properties(Vec::new()))
+            }
+        }
+        impl<'de> Visitor<'de> for Properties {
+            type Value = Properties;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object of schemas")
+            }
+            fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<Self, A::Error> {
+                while let Some(name) = map.next_key::<String>()? {
+                    let mut param = map.next_value::<Prop>()?.0;
+                    param.name = name;
+                    if param.type_name.is_empty() {
+                        param.type_name = "any".into();
+                    }
+                    self.0.push(param);
+                }
+                Ok(self)
+            }
+        }
+        /// A property's schema, as a param.
+        struct Prop(Param);
+        impl<'de> Deserialize<'de> for Prop {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let outline = d.deserialize_any(Schema { top: false })?;
+                Ok(Prop(outline.param))
+            }
+        }
+        /// `top`: the params object (a property's own properties are not
+        /// listed, and are skipped).
+        struct Schema {
+            top: bool,
+        }
+        impl<'de> Visitor<'de> for Schema {
+            type Value = Outline;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON Schema")
+            }
+            /// `true` or `false`: any value, or none.
+            fn visit_bool<E>(self, _: bool) -> Result<Outline, E> {
+                Ok(Outline::default())
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Outline, A::Error> {
+                let mut outline = Outline::default();
+                let param = &mut outline.param;
+                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    match &*key {
+                        "properties" if self.top => {
+                            outline.properties = map.next_value::<Properties>()?.0
+                        }
+                        "required" if self.top => outline.required = strings(map.next_value()?),
+                        "type" => {
+                            param.type_name = match map.next_value()? {
+                                Value::String(t) => t,
+                                ts => strings(ts).join(" | "),
+                            }
+                        }
+                        "description" => {
+                            if let Value::String(d) = map.next_value()? {
+                                param.description = d;
+                            }
+                        }
+                        "enum" => {
+                            if let Value::Array(values) = map.next_value()? {
+                                param.allowed = values;
+                            }
+                        }
+                        "default" => param.default = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(outline)
+            }
+        }
+        d.deserialize_any(Schema { top: true })
     }
 }
 
@@ -491,7 +564,56 @@ mod tests {
         )
         .unwrap();
         assert_eq!(m.contract, "0.2.0");
-        assert_eq!(m.actions[0].params()[0].type_name(), "integer");
+        assert_eq!(m.actions[0].params()[0].type_name, "integer");
+    }
+
+    #[test]
+    fn params_list_what_the_schema_declares_at_the_top() {
+        let mut a = action("list");
+        a.params_schema = r#"{
+            "type": "object",
+            "description": "not a param",
+            "properties": {
+                "page_size": {"type": "integer", "description": "per page", "default": 30,
+                              "items": {"properties": {"nested": {"type": "string"}}}},
+                "status": {"type": ["string", "null"], "enum": ["active", null], "default": null},
+                "anything": true,
+                "when": {"if": {"required": ["x"]}, "then": {"description": "not its own"}}
+            },
+            "required": ["status"],
+            "additionalProperties": false
+        }"#
+        .into();
+        let m =
+            Manifest::from_wit(manifest(vec![a, action("get")], vec![]), Contract::V0_2).unwrap();
+        let param = |name: &str, type_name: &str, required| Param {
+            name: name.into(),
+            type_name: type_name.into(),
+            required,
+            ..Param::default()
+        };
+        assert_eq!(
+            m.actions[0].params(),
+            [
+                Param {
+                    description: "per page".into(),
+                    default: Some(serde_json::json!(30)),
+                    ..param("page_size", "integer", false)
+                },
+                Param {
+                    allowed: vec![serde_json::json!("active"), Value::Null],
+                    default: Some(Value::Null),
+                    ..param("status", "string | null", true)
+                },
+                param("anything", "any", false),
+                param("when", "any", false),
+            ]
+        );
+        assert_eq!(m.actions[1].params(), [param("a", "integer", false)]);
+        let mut bare = action("bare");
+        bare.params_schema = r#"{"type": "object"}"#.into();
+        let m = Manifest::from_wit(manifest(vec![bare], vec![]), Contract::V0_2).unwrap();
+        assert_eq!(m.actions[0].params(), []);
     }
 
     #[test]

@@ -246,8 +246,7 @@ fn message(action: &Action, error: &jsonschema::ValidationError) -> String {
         | ValidationErrorKind::UnevaluatedProperties { unexpected } => {
             let name = unexpected.first().map(String::as_str).unwrap_or("?");
             if path.is_empty() {
-                let known: Vec<String> =
-                    action.params().iter().map(|p| p.name.to_owned()).collect();
+                let known: Vec<String> = action.params().into_iter().map(|p| p.name).collect();
                 format!(
                     "unknown param `{name}`; {} takes: {}",
                     action.name,

@@ -209,7 +209,7 @@ fn action_and_params() -> impl Strategy<Value = (String, Value)> {
         .map(|a| {
             (
                 a.name.clone(),
-                a.params().iter().map(|p| p.name.to_owned()).collect(),
+                a.params().into_iter().map(|p| p.name).collect(),
             )
         })
         .collect();
@@ -234,10 +234,10 @@ proptest! {
             Ok(checked) => {
                 let declared = spec.params();
                 for name in checked.keys() {
-                    prop_assert!(declared.iter().any(|p| p.name == name), "undeclared `{}` passed on", name);
+                    prop_assert!(declared.iter().any(|p| p.name == *name), "undeclared `{}` passed on", name);
                 }
                 for param in declared.iter().filter(|p| p.required) {
-                    prop_assert!(checked.contains_key(param.name), "required `{}` missing", param.name);
+                    prop_assert!(checked.contains_key(&param.name), "required `{}` missing", param.name);
                 }
                 // What is passed on is valid as it is: checking it again changes nothing.
                 let again = params::validate(spec, &checker, &Value::Object(checked.clone()));
