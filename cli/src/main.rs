@@ -1,36 +1,18 @@
 //! soar-host, the command line: the work is in the library (`soar-host`, the
-//! service and the worker crates); this parses arguments, sets up logging and
-//! turns results into output and exit codes.
-//!
-//! The CLI contract scripts and playbooks rely on:
-//! exit 0 success; 1 the action or test failed (upstream, network, timeout,
-//! plugin); 2 rejected before anything was sent (usage, resource file,
-//! secret, unknown action, invalid params). Results on stdout as JSON;
-//! errors on stderr as one line; logs on stderr through `RUST_LOG`.
+//! playbook crate); this parses arguments, sets up logging and turns results
+//! into output and exit codes (the contract: the `soar_host_cli` library).
+//! `serve`, `token` and `worker` are run by `soar-host-server`, installed
+//! beside this binary (src/server): this one execs it.
 
 mod actions;
 mod auth;
 mod invoke;
 mod playbook;
-#[cfg(feature = "serve")]
-mod serve;
 mod test;
-#[cfg(feature = "serve")]
-mod token;
-#[cfg(feature = "worker")]
-mod worker;
-
-use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
-use soar_host::{Allocation, Error, Host, HostOptions};
-
-/// mimalloc rather than glibc's malloc: a run through `soar-host serve`
-/// allocates and frees on every thread of the runtime, where glibc's arenas
-/// (their locks, and consolidating freed chunks) took a quarter of the
-/// service's CPU (`perf`, concurrency 64).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+use soar_host::{Allocation, Host};
+use soar_host_cli::{Globals, init_logging, report};
 
 #[derive(Parser)]
 #[command(
@@ -44,37 +26,16 @@ Exit codes: 0 success; 1 the action or test failed (upstream error, network, tim
 Logs go to stderr; set RUST_LOG (e.g. RUST_LOG=debug) for more.",
     after_help = "Examples:\n  soar-host test zoom-prod.toml\n  soar-host actions zoom\n  \
 soar-host invoke zoom-prod.toml get_user -p user_id=me\n  \
-soar-host invoke zoom-prod.toml delete_meeting --params '{\"meeting_id\": 85746065432}'"
+soar-host invoke zoom-prod.toml delete_meeting --params '{\"meeting_id\": 85746065432}'",
+    // Ours (Command::Help): `help serve` is soar-host-server's to answer.
+    disable_help_subcommand = true
 )]
 struct Cli {
     #[command(subcommand)]
     command: Command,
 
-    /// Directory for compiled plugins [default: $SOAR_HOST_CACHE_DIR, else ~/.cache/soar-host]
-    #[arg(long, global = true, value_name = "DIR")]
-    cache_dir: Option<PathBuf>,
-
-    /// Compile plugins afresh instead of using the on-disk cache
-    #[arg(long, global = true)]
-    no_cache: bool,
-
-    /// Directory of the persistent store (tokens kept across runs) [default: $SOAR_HOST_STATE_DIR, else ~/.local/state/soar-host]
-    #[arg(long, global = true, value_name = "DIR")]
-    state_dir: Option<PathBuf>,
-
-    /// Keep the store in memory: the run leaves no token or other state behind
-    #[arg(long, global = true)]
-    no_store: bool,
-
-    /// Log lines on stderr as text or as JSON objects (one per line)
-    #[arg(long, global = true, value_enum, default_value = "text")]
-    log_format: LogFormat,
-}
-
-#[derive(Clone, Copy, clap::ValueEnum)]
-enum LogFormat {
-    Text,
-    Json,
+    #[command(flatten)]
+    globals: Globals,
 }
 
 #[derive(Subcommand)]
@@ -96,13 +57,29 @@ and print one line per resource; exit 1 if any failed."
     Auth(auth::Args),
     /// Serve the HTTP API: run actions, read executions, receive webhooks
     #[cfg(feature = "serve")]
-    Serve(serve::Args),
+    Serve(Server),
     /// Manage the service's API tokens
     #[cfg(feature = "serve")]
-    Token(token::Args),
+    Token(Server),
     /// Run actions as Temporal activities, polling a task queue
     #[cfg(feature = "worker")]
-    Worker(worker::Args),
+    Worker(Server),
+    /// Print this message or the help of the given subcommand(s)
+    Help {
+        /// Print help for the subcommand(s)
+        #[arg(value_name = "COMMAND")]
+        command: Vec<String>,
+    },
+}
+
+/// A command soar-host-server runs: its arguments, help included, are
+/// passed on as given.
+#[cfg(any(feature = "serve", feature = "worker"))]
+#[derive(clap::Args)]
+#[command(disable_help_flag = true)]
+struct Server {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+    _args: Vec<std::ffi::OsString>,
 }
 
 fn main() {
@@ -110,40 +87,20 @@ fn main() {
 }
 
 fn run() -> i32 {
-    let cli = match Cli::try_parse() {
+    let cli: Cli = match soar_host_cli::parse() {
         Ok(cli) => cli,
-        Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() { 2 } else { 0 };
-        }
+        Err(code) => return code,
     };
-    let options = HostOptions {
-        cache_dir: cli.cache_dir,
-        no_disk_cache: cli.no_cache,
-        state_dir: cli.state_dir,
-        no_store: cli.no_store,
-    };
-    let command = match cli.command {
-        #[cfg(feature = "serve")]
-        Command::Token(args) => {
-            init_logging(cli.log_format, "warn", false);
-            return token::run(&options, args);
-        }
-        #[cfg(feature = "serve")]
-        Command::Serve(args) => {
-            init_logging(cli.log_format, "info", false);
-            return on_every_core(serve::run(options, args));
-        }
-        #[cfg(feature = "worker")]
-        Command::Worker(args) => {
-            // An activity's lines sit in the SDK's span (workflow, run and
-            // activity ids) and ours (the attempt): JSON lines carry both.
-            init_logging(cli.log_format, "info", true);
-            return on_every_core(worker::run(options, args));
-        }
-        other => other,
-    };
-    init_logging(cli.log_format, "warn", false);
+    if let Command::Help { command } = cli.command {
+        return help(command);
+    }
+    #[cfg(any(feature = "serve", feature = "worker"))]
+    if cli.command.in_server() {
+        return run_server();
+    }
+    let options = cli.globals.host_options();
+    init_logging(cli.globals.log_format, "warn", false);
+    let command = cli.command;
     // One thread: the CLI runs one action (or a directory's tests one after
     // another); starting worker threads cost more than they would save.
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -173,11 +130,9 @@ fn run() -> i32 {
             Command::Invoke(args) => invoke::run(&host, args).await,
             Command::Actions(args) => actions::run(&host, args).await,
             Command::Playbook(args) => playbook::run(&host, args).await,
-            Command::Auth(_) => unreachable!("handled above"),
-            #[cfg(feature = "serve")]
-            Command::Serve(_) | Command::Token(_) => unreachable!("handled above"),
-            #[cfg(feature = "worker")]
-            Command::Worker(_) => unreachable!("handled above"),
+            Command::Auth(_) | Command::Help { .. } => unreachable!("handled above"),
+            #[cfg(any(feature = "serve", feature = "worker"))]
+            _ => unreachable!("run by soar-host-server"),
         };
         // The process exits next and the kernel reclaims it all: unmapping
         // the engine's code and memories one by one cost a run 0.25 ms.
@@ -186,57 +141,72 @@ fn run() -> i32 {
     })
 }
 
-/// A long-running command (serve, worker): many runs at once, a thread
-/// per core.
+/// `help COMMAND…`: what `COMMAND… --help` prints (soar-host-server's, for
+/// its commands).
+fn help(command: Vec<String>) -> i32 {
+    let arg0 = std::env::args_os()
+        .next()
+        .unwrap_or_else(|| "soar-host".into());
+    let argv = std::iter::once(arg0)
+        .chain(command.into_iter().map(Into::into))
+        .chain(std::iter::once("--help".into()));
+    match soar_host_cli::parse_from::<Cli>(argv) {
+        Err(code) => code,
+        // Only a command soar-host-server runs takes `--help` as an argument.
+        #[cfg(any(feature = "serve", feature = "worker"))]
+        Ok(_) => run_server(),
+        #[cfg(not(any(feature = "serve", feature = "worker")))]
+        Ok(_) => unreachable!("--help ends the parse"),
+    }
+}
+
 #[cfg(any(feature = "serve", feature = "worker"))]
-fn on_every_core(command: impl Future<Output = i32>) -> i32 {
-    match tokio::runtime::Runtime::new() {
-        Ok(runtime) => runtime.block_on(command),
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            1
+impl Command {
+    /// Whether soar-host-server runs it.
+    fn in_server(&self) -> bool {
+        match self {
+            #[cfg(feature = "serve")]
+            Command::Serve(_) | Command::Token(_) => true,
+            #[cfg(feature = "worker")]
+            Command::Worker(_) => true,
+            _ => false,
         }
     }
 }
 
-/// Whether `path`, given as `flag`, is a directory; says so on stderr if not.
+/// Run this command line in soar-host-server, beside this binary: exec it
+/// (same process id, signals and exit code), with the name this one was
+/// called by, so its usage lines say `soar-host`.
 #[cfg(any(feature = "serve", feature = "worker"))]
-pub(crate) fn is_dir(flag: &str, path: &std::path::Path) -> bool {
-    let ok = path.is_dir();
-    if !ok {
-        eprintln!("error: {flag} {} is not a directory", path.display());
-    }
-    ok
-}
-
-/// `span_list`: JSON lines carry every span they are in (`spans`), not
-/// only the innermost (`span`).
-fn init_logging(format: LogFormat, default_level: &str, span_list: bool) {
-    use tracing_subscriber::EnvFilter;
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
-    // Every log line passes the redaction at the edge and has control
-    // characters escaped before it reaches the terminal.
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(|| soar_host::redact::Writer::new(std::io::stderr()))
-        // No colours: the writer escapes control characters, theirs too.
-        .with_ansi(false)
-        .with_target(true);
-    match format {
-        LogFormat::Text => builder.init(),
-        // The request's span (its id, route, token name) on every line.
-        LogFormat::Json => builder
-            .json()
-            .with_current_span(true)
-            .with_span_list(span_list)
-            .init(),
-    }
-}
-
-/// Print an error as one line on stderr; return its exit code.
-pub(crate) fn report(error: &Error) -> i32 {
-    let text = error.to_string().replace('\n', " ");
-    eprintln!("error: {}", soar_host::redact::printable(&text));
-    error.class().exit_code()
+fn run_server() -> i32 {
+    use std::process::Command;
+    let name = format!("soar-host-server{}", std::env::consts::EXE_SUFFIX);
+    let server = match std::env::current_exe() {
+        Ok(exe) => exe.with_file_name(&name),
+        Err(e) => {
+            eprintln!("error: cannot find {name}: where this binary is is unknown: {e}");
+            return 2;
+        }
+    };
+    let mut args = std::env::args_os();
+    let mut command = Command::new(&server);
+    #[cfg(unix)]
+    let error = {
+        use std::os::unix::process::CommandExt;
+        if let Some(arg0) = args.next() {
+            command.arg0(arg0);
+        }
+        command.args(args).exec()
+    };
+    #[cfg(not(unix))]
+    let error = match command.args(args.skip(1)).status() {
+        Ok(status) => return status.code().unwrap_or(1),
+        Err(e) => e,
+    };
+    eprintln!(
+        "error: cannot run {}: {error}; `serve`, `token` and `worker` run in soar-host-server, \
+which a build with the default features installs beside soar-host (`cargo install --path cli`)",
+        server.display()
+    );
+    2
 }

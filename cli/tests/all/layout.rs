@@ -1,7 +1,8 @@
 //! The crates' arrows run one way, and each caller carries only what it runs:
 //! the host library has no HTTP server, OpenAPI, Temporal or argument parser
 //! in its tree, and the CLI without default features has neither the service
-//! nor the worker.
+//! nor the worker; nor does the `soar-host` binary of a full build, which
+//! execs `soar-host-server` for `serve`, `token` and `worker`.
 
 use std::process::Command;
 
@@ -115,4 +116,67 @@ fn the_lean_cli_carries_neither_the_service_nor_the_worker() {
             "{crate_name} missing"
         );
     }
+}
+
+/// Whether the binary at `path` holds `name` anywhere (its symbols, its
+/// panic locations' paths).
+fn binary_mentions(path: &str, names: &[&str]) -> Vec<String> {
+    let bytes = std::fs::read(path).expect("read the binary");
+    names
+        .iter()
+        .filter(|name| memchr::memmem::find(&bytes, name.as_bytes()).is_some())
+        .map(|name| name.to_string())
+        .collect()
+}
+
+#[test]
+fn the_command_line_binary_links_neither_the_service_nor_temporal() {
+    // Not utoipa: with the full build's features, the host's wire types
+    // derive their schemas, which only the service's OpenAPI document reads.
+    const NAMES: &[&str] = &[
+        "soar_host_service",
+        "soar_host_worker",
+        "temporalio_sdk",
+        "axum",
+    ];
+    assert_eq!(
+        binary_mentions(env!("CARGO_BIN_EXE_soar-host"), NAMES),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        binary_mentions(env!("CARGO_BIN_EXE_soar-host-server"), NAMES),
+        NAMES
+    );
+    // And it runs them, through soar-host-server.
+    let out = Command::new(env!("CARGO_BIN_EXE_soar-host"))
+        .args(["worker", "--help"])
+        .output()
+        .expect("run soar-host worker --help");
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        help.contains("Usage: soar-host worker [OPTIONS] --resources <DIR>"),
+        "{help}"
+    );
+}
+
+#[test]
+fn without_soar_host_server_beside_it_serve_says_what_to_install() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let alone = dir.path().join("soar-host");
+    std::fs::copy(env!("CARGO_BIN_EXE_soar-host"), &alone).expect("copy soar-host");
+    let out = Command::new(&alone)
+        .args(["serve", "--resources", "."])
+        .output()
+        .expect("run soar-host serve");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("soar-host-server")
+            && stderr.contains("cargo install --path cli")
+            && stderr.ends_with(")\n")
+            && stderr.lines().count() == 1,
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty());
 }
