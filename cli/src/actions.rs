@@ -2,6 +2,7 @@ use std::path::Path;
 
 use soar_host::redact::printable;
 use soar_host::{Host, Manifest, Resource};
+use soar_host_cli::{out, outln};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -37,12 +38,12 @@ pub async fn run(host: &Host, args: Args) -> i32 {
                 if let Some(egress) = &egress {
                     value["egress"] = serde_json::to_value(egress).unwrap_or_default();
                 }
-                println!(
+                outln!(
                     "{}",
                     serde_json::to_string_pretty(&value).unwrap_or_default()
                 );
             } else if args.markdown {
-                print!("{}", printable(&markdown(&manifest)));
+                out!("{}", printable(&markdown(&manifest)));
             } else {
                 let mut text = render(&manifest);
                 if let Some(egress) = &egress {
@@ -51,7 +52,7 @@ pub async fn run(host: &Host, args: Args) -> i32 {
                         text.push_str(&format!("    {rule}  ({})\n", super::test::origin(rule)));
                     }
                 }
-                print!("{}", printable(&text));
+                out!("{}", printable(&text));
             }
             0
         }

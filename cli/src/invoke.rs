@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 use soar_host::{Error, Host, InvokeOptions, Resource};
+use soar_host_cli::outln;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -73,7 +74,7 @@ fn print(value: &impl serde::Serialize, compact: bool) {
     } else {
         serde_json::to_string_pretty(value)
     };
-    println!("{}", text.expect("a result is JSON"));
+    outln!("{}", text.expect("a result is JSON"));
 }
 
 fn params(args: &Args) -> Result<Value, Error> {

@@ -13,13 +13,6 @@ use std::path::PathBuf;
 
 use soar_host::{Error, HostOptions};
 
-/// mimalloc rather than glibc's malloc: a run through `soar-host serve`
-/// allocates and frees on every thread of the runtime, where glibc's arenas
-/// (their locks, and consolidating freed chunks) took a quarter of the
-/// service's CPU (`perf`, concurrency 64).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// The flags every subcommand takes.
 #[derive(clap::Args)]
 pub struct Globals {
@@ -107,4 +100,37 @@ pub fn parse_from<P: clap::Parser>(
         let _ = e.print();
         if e.use_stderr() { 2 } else { 0 }
     })
+}
+
+/// Write to stdout as `print!` does, except that a reader gone away
+/// (`soar-host invoke … | head`) ends the output quietly instead of a panic;
+/// any other failure to write (a full disk) is said on stderr and the
+/// process exits 1, as output lost.
+pub fn write_out(args: std::fmt::Arguments) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_fmt(args).and_then(|()| out.flush()) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        Err(e) => {
+            eprintln!("error: cannot write the output: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+/// `print!` through [`write_out`].
+#[macro_export]
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::write_out(format_args!($($arg)*))
+    };
+}
+
+/// `println!` through [`write_out`].
+#[macro_export]
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::write_out(format_args!("{}\n", format_args!($($arg)*)))
+    };
 }

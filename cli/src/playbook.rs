@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Value, json};
 use soar_host::registry::Registry;
 use soar_host::{Host, RunStatus};
+use soar_host_cli::outln;
 use soar_playbook::{
     Catalog, Checked, Direct, Finding, Limits, Observer, Playbook, Progress, RunQuery, RunRecord,
     RunStore, Start, Trigger,
@@ -190,7 +191,7 @@ fn print(value: &impl serde::Serialize, compact: bool) {
     } else {
         serde_json::to_string_pretty(value)
     };
-    println!("{}", text.expect("a run record is JSON"));
+    outln!("{}", text.expect("a run record is JSON"));
 }
 
 fn usage(message: impl std::fmt::Display) -> i32 {
@@ -245,16 +246,16 @@ async fn check(host: &Host, path: Option<PathBuf>, dirs: &Dirs, json: bool) -> i
             "playbooks": valid.iter().map(|(name, file)| json!({"name": name, "file": file})).collect::<Vec<_>>(),
             "findings": findings,
         });
-        println!("{}", serde_json::to_string_pretty(&out).expect("JSON"));
+        outln!("{}", serde_json::to_string_pretty(&out).expect("JSON"));
     } else {
         for (name, file) in &valid {
-            println!("ok       {name} ({file})");
+            outln!("ok       {name} ({file})");
         }
         for f in &findings {
-            println!("invalid  {}", soar_host::redact::printable(&f.to_string()));
+            outln!("invalid  {}", soar_host::redact::printable(&f.to_string()));
         }
         if valid.is_empty() && findings.is_empty() {
-            println!("no playbooks (*.yaml, *.yml) in {}", path.display());
+            outln!("no playbooks (*.yaml, *.yml) in {}", path.display());
         }
     }
     if ok { 0 } else { 2 }

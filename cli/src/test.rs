@@ -3,6 +3,7 @@ use std::path::{Path, PathBuf};
 use serde_json::json;
 use soar_host::redact::printable;
 use soar_host::{Error, Host, Resource, TestOutcome};
+use soar_host_cli::{out, outln};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -19,7 +20,7 @@ pub async fn run(host: &Host, args: Args) -> i32 {
     }
     let (label, plugin, outcome) = test_one(host, &args.path).await;
     if args.json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&as_json(&args.path, &label, &plugin, &outcome))
                 .unwrap_or_default()
@@ -28,7 +29,7 @@ pub async fn run(host: &Host, args: Args) -> i32 {
     match outcome {
         Ok(outcome) => {
             if !args.json {
-                print!("{}", printable(&text_report(&label, &plugin, &outcome)));
+                out!("{}", printable(&text_report(&label, &plugin, &outcome)));
             }
             0
         }
@@ -71,16 +72,16 @@ async fn run_dir(host: &Host, args: &Args) -> i32 {
             failed += 1;
         }
         if !args.json {
-            println!("{}\t{}\t{status}", printable(&label), printable(&plugin));
+            outln!("{}\t{}\t{status}", printable(&label), printable(&plugin));
         }
     }
     if args.json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&reports).unwrap_or_default()
         );
     } else {
-        println!("{} of {} resources ok", files.len() - failed, files.len());
+        outln!("{} of {} resources ok", files.len() - failed, files.len());
     }
     if failed > 0 { 1 } else { 0 }
 }

@@ -2,7 +2,7 @@
 //! whatever is wrong before a request could go out; exit 1 with Zoom's code
 //! and message for what Zoom refused. No secret in any output.
 
-use crate::common::{Env, SECRET_VAR, assert_rejected};
+use crate::common::{Env, SECRET_VAR, assert_rejected, cli_command};
 use serde_json::json;
 use zoom_sandbox::SandboxConfig;
 
@@ -528,4 +528,28 @@ fn an_unusable_state_directory_stops_a_run_but_not_a_listing() {
         "user_id=me",
     ]);
     assert_eq!(run.code, 0, "{run:?}");
+}
+
+/// `soar-host invoke … | head`: the reader gone before the result is
+/// written ends the output quietly, with the action's exit code.
+#[test]
+fn a_reader_that_goes_away_is_no_panic() {
+    let env = Env::new();
+    let resource = env.resource.to_str().unwrap();
+    let secret = env.secret();
+    let mut child = cli_command(
+        &["invoke", resource, "list_users"],
+        &[(SECRET_VAR, secret.as_str())],
+    )
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .expect("soar-host runs");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("soar-host ends");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+    // The action ran: the reader's going away only cut its output.
+    assert_eq!(env.only_api_request().path, "/v2/users");
 }

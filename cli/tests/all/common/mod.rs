@@ -157,7 +157,8 @@ impl Env {
     }
 }
 
-pub fn run_cli(args: &[&str], env: &[(&str, &str)]) -> Run {
+/// `soar-host ARGS` with the shared caches and `env`.
+pub fn cli_command(args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_soar-host"));
     cmd.args(args)
         .env("SOAR_HOST_CACHE_DIR", cache_dir())
@@ -167,11 +168,15 @@ pub fn run_cli(args: &[&str], env: &[(&str, &str)]) -> Run {
     for (k, v) in env {
         cmd.env(k, v);
     }
+    cmd
+}
+
+pub fn run_cli(args: &[&str], env: &[(&str, &str)]) -> Run {
     let Output {
         status,
         stdout,
         stderr,
-    } = cmd.output().expect("soar-host runs");
+    } = cli_command(args, env).output().expect("soar-host runs");
     Run {
         code: status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&stdout).into_owned(),
