@@ -17,8 +17,8 @@ use soar_host_cli::{Globals, init_logging};
 /// allocates and frees on every thread of the runtime, where glibc's arenas
 /// (their locks, and consolidating freed chunks) took a quarter of the
 /// service's CPU (`perf`, concurrency 64). The CLI, one thread and one call,
-/// keeps glibc's: with mimalloc, a warm `invoke` took 2.2 ms (a fifth)
-/// longer, `--version` 419 page faults instead of 325.
+/// keeps glibc's: with mimalloc, a warm `invoke` took 0.4–0.7 ms longer,
+/// `--version` 419 page faults instead of 325.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
