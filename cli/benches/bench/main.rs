@@ -116,6 +116,8 @@ impl Options {
 }
 
 fn main() {
+    // Started by `processes::peak_rss` to launch a command: only that.
+    processes::launch_if_asked();
     let options = Options::parse();
     let config = SandboxConfig::default();
     // SAFETY: no other thread runs yet.
@@ -234,24 +236,26 @@ fn main() {
     let base = sandbox.url();
     let resource = resource_path.to_str().expect("a UTF-8 path").to_owned();
     let warm_cache = scratch.path().join("cache-warm");
-    let cli = |cache: &Path| {
+    let soar_host_with = |cache: &Path, args: &[&str]| {
         let mut cmd = Command::new(&soar_host);
-        // Like for like with the native program and the Python peer: a
-        // token request per process (the store would keep one across runs).
-        cmd.args([
-            "--no-store",
-            "invoke",
-            &resource,
-            "get_user",
-            "-p",
-            "user_id=me",
-        ])
-        .env("SOAR_HOST_CACHE_DIR", cache)
-        .env(SECRET_VAR, &config.client_secret)
-        .env_remove("RUST_LOG")
-        .env_remove("SOAR_PLUGIN_PATH");
+        cmd.args(args)
+            .env("SOAR_HOST_CACHE_DIR", cache)
+            .env(SECRET_VAR, &config.client_secret)
+            .env_remove("RUST_LOG")
+            .env_remove("SOAR_PLUGIN_PATH");
         cmd
     };
+    // Like for like with the native program and the Python peer: a token
+    // request per process (the store would keep one across runs).
+    let invoke = [
+        "--no-store",
+        "invoke",
+        &resource,
+        "get_user",
+        "-p",
+        "user_id=me",
+    ];
+    let cli = |cache: &Path| soar_host_with(cache, &invoke);
     let runs_dir = scratch.path().join("runs");
     std::fs::create_dir_all(&runs_dir).expect("a directory for process output");
 
@@ -273,11 +277,22 @@ fn main() {
             .env(SECRET_VAR, &config.client_secret);
         cmd
     };
-    // The warm CLI, the native program and the Python peer take turns.
-    let mut makers: Vec<Box<dyn FnMut(usize) -> Command + '_>> =
-        vec![Box::new(|_| cli(&warm_cache)), Box::new(|_| native_cmd())];
+    // The warm CLI, the native program, the CLI listing actions and
+    // printing its version, and the Python peer take turns.
+    let mut kinds: Vec<processes::Kind> = vec![
+        (OWNER_EMAIL, Box::new(|_| cli(&warm_cache))),
+        (OWNER_EMAIL, Box::new(|_| native_cmd())),
+        (
+            "get_user",
+            Box::new(|_| soar_host_with(&warm_cache, &["actions", &resource])),
+        ),
+        (
+            "soar-host",
+            Box::new(|_| soar_host_with(&warm_cache, &["--version"])),
+        ),
+    ];
     match &python {
-        Some((python, _)) => makers.push(Box::new(|_| python_cmd(python))),
+        Some((python, _)) => kinds.push((OWNER_EMAIL, Box::new(|_| python_cmd(python)))),
         // The measured run compares against it: without it, it fails.
         None if !options.quick => panic!(
             "bench: the Python peer needs python3 with `requests`: `python3 -m pip install requests`, then run again"
@@ -288,19 +303,20 @@ fn main() {
             eprintln!("bench: quick mode without python3 `requests`: the Python peer is not run")
         }
     }
-    let mut runs =
-        processes::interleaved(options.runs, &runs_dir, OWNER_EMAIL, &mut makers).into_iter();
-    drop(makers);
+    let mut runs = processes::interleaved(options.runs, &runs_dir, &mut kinds).into_iter();
+    drop(kinds);
     report.cold.push(Cold {
         name: "`soar-host invoke`, warm cache",
         what: "the CLI with the compiled component and its manifest in its disk cache: \
                start, load them, token request, GET /v2/users/me, print JSON",
+        compared: true,
         runs: runs.next().expect("warm CLI runs"),
     });
     report.cold.push(Cold {
         name: "`soar-host invoke`, empty cache",
         what: "the same with a new, empty cache directory: the component is compiled \
                with Cranelift, described, and written to the cache first",
+        compared: true,
         runs: processes::repeat(options.cold_runs, &runs_dir, OWNER_EMAIL, |i| {
             cli(&scratch.path().join(format!("cache-cold-{i}")))
         }),
@@ -309,7 +325,21 @@ fn main() {
         name: "native Rust process",
         what: "fixtures/native-client: tokio (current thread) and reqwest with rustls, \
                the same token request and GET, print JSON",
+        compared: true,
         runs: runs.next().expect("native runs"),
+    });
+    report.cold.push(Cold {
+        name: "`soar-host actions RESOURCE`",
+        what: "the CLI listing the plugin's actions, warm cache: the resource read and \
+               resolved, the manifest read from the cache, no code loaded, no network",
+        compared: false,
+        runs: runs.next().expect("actions runs"),
+    });
+    report.cold.push(Cold {
+        name: "`soar-host --version`",
+        what: "the binary's start and exit: the floor of every CLI run",
+        compared: false,
+        runs: runs.next().expect("--version runs"),
     });
     if let Some((_, version)) = python {
         report.python = Some(version);
@@ -317,9 +347,20 @@ fn main() {
             name: "Python peer (`requests`)",
             what: "cli/benches/peer.py as a fresh interpreter: import requests, \
                    the same token request and GET, print JSON",
+            compared: true,
             runs: runs.next().expect("Python runs"),
         });
     }
+    // Peak memory apart from the timed turns: each process launched from a
+    // small one (see `processes::peak_rss`).
+    let rss_runs = (options.runs / 6).clamp(1, 10);
+    let peaks = |cmd: Command, expect: &str| {
+        (0..rss_runs)
+            .map(|_| processes::peak_rss(&cmd, &runs_dir, expect))
+            .collect::<Vec<_>>()
+    };
+    report.cli_peak_rss = Some(peaks(cli(&warm_cache), OWNER_EMAIL));
+    report.native_peak_rss = Some(peaks(native_cmd(), OWNER_EMAIL));
     report.peak_rss = report.peak_rss.max(memory::overall_peak());
     // The download checks the storage host's request log: keep it.
     janitor.stop();

@@ -1,7 +1,8 @@
 //! Fresh processes, timed from spawn to exit: the CLI, the native program
 //! and the Python peer. On Linux the kernel's own accounting (`wait4`) adds
-//! each process's CPU time. (Not its peak memory: a child spawned from this
-//! large process inherits this process's peak in `ru_maxrss`.)
+//! each process's CPU time. Their peak memory is measured apart
+//! ([`peak_rss`]): a child spawned from this large process inherits this
+//! process's peak in `ru_maxrss`.
 
 use std::fs::File;
 use std::path::Path;
@@ -23,6 +24,9 @@ pub struct Run {
 pub struct Usage {
     /// User plus system CPU time.
     pub cpu: Duration,
+    /// Peak resident memory, in bytes (`ru_maxrss`): the process's own or,
+    /// if higher, that of the process it was spawned from (see [`peak_rss`]).
+    pub max_rss: u64,
 }
 
 /// Many runs of one kind of process.
@@ -31,37 +35,29 @@ pub struct Runs {
     pub cpu: Option<Samples>,
 }
 
+/// One kind of process: what its stdout must contain, and how to make the
+/// command for round `i`.
+pub type Kind<'a> = (&'a str, Box<dyn FnMut(usize) -> Command + 'a>);
+
 /// Run `make(i)` `n` times; each must exit 0 and print `expect` on stdout.
 /// A failure is a broken benchmark, not a slow one: it panics with the
 /// process's stderr.
 pub fn repeat(n: usize, scratch: &Path, expect: &str, make: impl FnMut(usize) -> Command) -> Runs {
-    let mut makers: [Box<dyn FnMut(usize) -> Command + '_>; 1] = [Box::new(make)];
-    interleaved(n, scratch, expect, &mut makers)
+    let mut kinds: [Kind; 1] = [(expect, Box::new(make))];
+    interleaved(n, scratch, &mut kinds)
         .pop()
         .expect("one kind, one result")
 }
 
 /// [`repeat`] for several kinds of process, taking turns (one of each, `n`
 /// rounds), so that the machine's drift falls on all alike.
-pub fn interleaved(
-    n: usize,
-    scratch: &Path,
-    expect: &str,
-    makers: &mut [Box<dyn FnMut(usize) -> Command + '_>],
-) -> Vec<Runs> {
-    let mut wall = vec![Vec::with_capacity(n); makers.len()];
-    let mut cpu = vec![Vec::with_capacity(n); makers.len()];
+pub fn interleaved(n: usize, scratch: &Path, kinds: &mut [Kind]) -> Vec<Runs> {
+    let mut wall = vec![Vec::with_capacity(n); kinds.len()];
+    let mut cpu = vec![Vec::with_capacity(n); kinds.len()];
     for i in 0..n {
-        for (k, make) in makers.iter_mut().enumerate() {
+        for (k, (expect, make)) in kinds.iter_mut().enumerate() {
             let mut cmd = make(i);
-            let run = run(&mut cmd, scratch).unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-            assert!(
-                run.code == 0 && run.stdout.contains(expect),
-                "{cmd:?} failed (exit {}):\n--- stdout\n{}\n--- stderr\n{}",
-                run.code,
-                run.stdout,
-                run.stderr
-            );
+            let run = checked(&mut cmd, scratch, expect);
             wall[k].push(run.wall);
             if let Some(usage) = run.usage {
                 cpu[k].push(usage.cpu);
@@ -75,6 +71,87 @@ pub fn interleaved(
             cpu: (!cpu.is_empty()).then(|| Samples::new(cpu)),
         })
         .collect()
+}
+
+/// [`run`], which must exit 0 and print `expect` on stdout.
+fn checked(cmd: &mut Command, scratch: &Path, expect: &str) -> Run {
+    let run = run(cmd, scratch).unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    assert!(
+        run.code == 0 && run.stdout.contains(expect),
+        "{cmd:?} failed (exit {}):\n--- stdout\n{}\n--- stderr\n{}",
+        run.code,
+        run.stdout,
+        run.stderr
+    );
+    run
+}
+
+/// The variable that makes this binary a launcher (see [`launch_if_asked`]):
+/// the file to write the child's peak memory to.
+const LAUNCH_VAR: &str = "SOAR_BENCH_PEAK_RSS_TO";
+
+/// The peak resident memory of `cmd`'s process (which must exit 0 and print
+/// `expect`), and that of the small process it was launched from: this
+/// binary started afresh, which spawns it and reports its `ru_maxrss`. A
+/// spawned process's `ru_maxrss` is at least its parent's peak (the kernel
+/// carries the address space's high-water mark across `exec`), so spawned
+/// from this process it would report this process's. The launcher's own
+/// peak is returned to show the figure is the child's: it is only if
+/// higher.
+pub fn peak_rss(cmd: &Command, scratch: &Path, expect: &str) -> (u64, u64) {
+    let report = scratch.join("peak-rss");
+    let mut launcher = Command::new(std::env::current_exe().expect("this benchmark's path"));
+    launcher
+        .env(LAUNCH_VAR, &report)
+        .arg(cmd.get_program())
+        .args(cmd.get_args());
+    for (name, value) in cmd.get_envs() {
+        match value {
+            Some(value) => launcher.env(name, value),
+            None => launcher.env_remove(name),
+        };
+    }
+    checked(&mut launcher, scratch, expect);
+    let text = std::fs::read_to_string(&report).expect("the launcher's report");
+    let (child, own) = text
+        .trim()
+        .split_once(' ')
+        .and_then(|(c, o)| Some((c.parse().ok()?, o.parse().ok()?)))
+        .unwrap_or_else(|| panic!("a launcher's report: `{text}`"));
+    (child, own)
+}
+
+/// When started by [`peak_rss`]: run the command given as arguments, write
+/// its `ru_maxrss` and this process's own peak (bytes, space-separated) to
+/// the file the variable names, and exit with the command's code. Called
+/// first in `main`, before the process allocates much.
+pub fn launch_if_asked() {
+    let Some(report) = std::env::var_os(LAUNCH_VAR) else {
+        return;
+    };
+    let mut args = std::env::args_os().skip(1);
+    let program = args.next().expect("a command to launch");
+    let own = own_peak_rss();
+    let mut child = Command::new(program)
+        .args(args)
+        .env_remove(LAUNCH_VAR)
+        .spawn()
+        .expect("the launched command starts");
+    let (code, usage) = wait(&mut child).expect("the launched command ends");
+    let child_peak = usage.map_or(0, |u| u.max_rss);
+    std::fs::write(report, format!("{child_peak} {own}")).expect("the report is written");
+    std::process::exit(code);
+}
+
+/// This process's peak resident memory (`VmHWM`), in bytes.
+fn own_peak_rss() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
+            line.split_whitespace().nth(1)?.parse::<u64>().ok()
+        })
+        .map_or(0, |kib| kib << 10)
 }
 
 /// Spawn, wait, and time it. Output goes to files in `scratch` rather than
@@ -130,6 +207,8 @@ fn wait(child: &mut std::process::Child) -> std::io::Result<(i32, Option<Usage>)
     };
     let usage = Usage {
         cpu: timeval(rusage[0], rusage[1]) + timeval(rusage[2], rusage[3]),
+        // ru_maxrss, in KiB.
+        max_rss: rusage[4].max(0) as u64 * 1024,
     };
     Ok((code, Some(usage)))
 }
