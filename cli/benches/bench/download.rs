@@ -49,10 +49,10 @@ pub fn run(
         .spawn()
         .expect("soar-host starts");
     let started = Instant::now();
-    let status = format!("/proc/{}/status", child.id());
+    let pid = child.id().to_string();
     let mut peak = None;
     loop {
-        if let Some(hwm) = vm_hwm(&status) {
+        if let Some((_, hwm)) = crate::memory::status_of(&pid) {
             peak = Some(hwm);
         }
         if child.try_wait().expect("wait for soar-host").is_some() {
@@ -84,12 +84,4 @@ pub fn run(
         peak_rss: peak,
         resumed,
     }
-}
-
-/// The high-water mark of a process's resident memory, in bytes.
-fn vm_hwm(status: &str) -> Option<u64> {
-    let text = std::fs::read_to_string(status).ok()?;
-    let line = text.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
 }

@@ -100,6 +100,8 @@ const LAUNCH_VAR: &str = "SOAR_BENCH_PEAK_RSS_TO";
 /// higher.
 pub fn peak_rss(cmd: &Command, scratch: &Path, expect: &str) -> (u64, u64) {
     let report = scratch.join("peak-rss");
+    // Not a previous run's figure, should this one not write its own.
+    let _ = std::fs::remove_file(&report);
     let mut launcher = Command::new(std::env::current_exe().expect("this benchmark's path"));
     launcher
         .env(LAUNCH_VAR, &report)
@@ -131,7 +133,7 @@ pub fn launch_if_asked() {
     };
     let mut args = std::env::args_os().skip(1);
     let program = args.next().expect("a command to launch");
-    let own = own_peak_rss();
+    let own = crate::memory::status().map_or(0, |(_, peak)| peak);
     let mut child = Command::new(program)
         .args(args)
         .env_remove(LAUNCH_VAR)
@@ -141,17 +143,6 @@ pub fn launch_if_asked() {
     let child_peak = usage.map_or(0, |u| u.max_rss);
     std::fs::write(report, format!("{child_peak} {own}")).expect("the report is written");
     std::process::exit(code);
-}
-
-/// This process's peak resident memory (`VmHWM`), in bytes.
-fn own_peak_rss() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
-            line.split_whitespace().nth(1)?.parse::<u64>().ok()
-        })
-        .map_or(0, |kib| kib << 10)
 }
 
 /// Spawn, wait, and time it. Output goes to files in `scratch` rather than
